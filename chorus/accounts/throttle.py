@@ -1,0 +1,40 @@
+"""Fixed-window failure counters kept in the database, shared by every worker."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import case, delete, literal, select
+
+from .. import clock
+from ..database import UTCDateTime, upsert
+from ..extensions import db
+from .models import ThrottleCounter
+
+
+def count(key: str, window: timedelta) -> int:
+    row = db.session.execute(select(ThrottleCounter).where(ThrottleCounter.key == key)).scalar_one_or_none()
+    if row is None or row.window_start + window <= clock.now():
+        return 0
+    return row.count
+
+
+def hit(key: str, window: timedelta) -> None:
+    """Count one more failure for `key` (inside the caller's write transaction)."""
+    now = clock.now()
+    expired = ThrottleCounter.window_start <= now - window
+    now_value = literal(now, type_=UTCDateTime())
+    stmt = upsert(
+        ThrottleCounter,
+        {"key": key, "window_start": now, "count": 1},
+        ["key"],
+        {
+            # A window that ended starts again at 1; otherwise count on.
+            "count": case((expired, 1), else_=ThrottleCounter.count + 1),
+            "window_start": case((expired, now_value), else_=ThrottleCounter.window_start),
+        },
+    )
+    db.session.execute(stmt)
+
+
+def clear(key: str) -> None:
+    db.session.execute(delete(ThrottleCounter).where(ThrottleCounter.key == key))

@@ -1,0 +1,86 @@
+"""Administration screens: create accounts (PIGP), watch and retry the e-mail outbox."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from ..accounts import services as accounts
+from ..accounts.models import AccountOrigin
+from ..extensions import db
+from ..mail.models import MailStatus, OutboxMessage
+from ..mail.sender import retry
+from ..permissions import require
+from ..web import form_error, redirect_to, render
+from .forms import AdminAccountForm
+
+bp = Blueprint("admin", __name__, url_prefix="/administration")
+
+
+@bp.before_request
+def _admins_only():
+    require(current_user, "admin.access")
+
+
+@bp.get("/")
+def index():
+    counts = dict(
+        db.session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all()
+    )
+    return render("admin/index.html", counts={s: counts.get(s, 0) for s in MailStatus})
+
+
+@bp.route("/comptes/nouveau", methods=["GET", "POST"])
+def create_account():
+    form = AdminAccountForm()
+    del form.for_whom
+    if form.validate_on_submit():
+        data = accounts.AccountData(
+            last_name=form.last_name.data, first_name=form.first_name.data, login_email=form.login_email.data,
+            contact_email=form.contact_email.data or "", phone=form.phone.data or "",
+        )
+        try:
+            user = accounts.register(data, actor=current_user, origin=AccountOrigin.ADMIN,
+                                     is_pigp=form.is_pigp.data)
+        except accounts.AccountError as e:
+            form.form_errors.append(e.message)
+        else:
+            if user is None:
+                form.login_email.errors = ["Un compte existe déjà avec cette adresse de connexion."]
+            else:
+                flash(f"Le compte de {user.full_name} est créé ; un courriel d'activation lui est envoyé.", "success")
+                return redirect_to(url_for("admin.index"))
+    if request.method == "POST":
+        return form_error("admin/create_account.html", form=form)
+    return render("admin/create_account.html", form=form)
+
+
+PAGE_SIZE = 50
+
+
+@bp.get("/courriels")
+def outbox():
+    status = request.args.get("statut", MailStatus.FAILED.value)
+    if status not in {s.value for s in MailStatus}:
+        status = MailStatus.FAILED.value
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    query = select(OutboxMessage).where(OutboxMessage.status == status)
+    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    messages = db.session.execute(
+        query.order_by(OutboxMessage.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+    ).scalars().all()
+    return render("admin/outbox.html", messages=messages, status=status, status_label=MailStatus(status).label,
+                  statuses=list(MailStatus),
+                  total=total, page=page, pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1))
+
+
+@bp.post("/courriels/<int:message_id>/relancer")
+def retry_message(message_id):
+    message = db.session.get(OutboxMessage, message_id)
+    if message is None:
+        abort(404)
+    if retry(current_user, message):
+        flash(f"Le courriel à {message.to_addr} est remis dans la file d'envoi.", "success")
+    else:
+        flash("Ce courriel n'est pas en échec.", "info")
+    return redirect_to(url_for("admin.outbox"))

@@ -1,0 +1,101 @@
+"""Default configuration. Override in instance/config.py or with CHORUS_* / DATABASE_URL variables."""
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+
+class Defaults:
+    # Feature plugins shipped in plugins/ (module names); DISABLED_PLUGINS switches any of them,
+    # or an entry-point plugin, off. The core modules (chorus.*) are always loaded.
+    PLUGINS: list[str] = []
+    DISABLED_PLUGINS: list[str] = []
+    # Plugin objects registered as they are (tests use it for throw-away plugins).
+    EXTRA_PLUGINS: list = []
+
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+
+    # Sessions: a server-side record per login; the cookie only names it (chorus.accounts.sessions).
+    SESSION_COOKIE_NAME = "chorus_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False  # set CHORUS_HTTPS=1 behind HTTPS
+    SESSION_IDLE_TIMEOUT = timedelta(minutes=30)
+    SESSION_ABSOLUTE_TIMEOUT = timedelta(hours=12)
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+    REMEMBER_COOKIE_DURATION = timedelta(0)
+
+    # 4 MB documents (SPEC DOC-2) plus form overhead; anything larger is refused with 413.
+    MAX_CONTENT_LENGTH = 5 * 1024 * 1024
+    MAX_FORM_MEMORY_SIZE = 1024 * 1024
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session, which has its own limits
+    WTF_CSRF_HEADERS = ["X-CSRFToken"]
+
+    # Accounts.
+    ACTIVATION_TOKEN_LIFETIME = timedelta(days=3)
+    RESET_TOKEN_LIFETIME = timedelta(hours=1)
+    PASSWORD_MIN_LENGTH = 12
+    PASSWORD_MAX_LENGTH = 256
+    # Login throttling: failures allowed per window, per account and per client address.
+    LOGIN_WINDOW = timedelta(minutes=15)
+    LOGIN_MAX_FAILURES_PER_ACCOUNT = 5
+    LOGIN_MAX_FAILURES_PER_ADDRESS = 50
+    # Mails asked ("Mot de passe oublié", "Créer votre compte") per window and per address.
+    MAIL_REQUESTS_PER_ADDRESS = 20
+    MAIL_REQUESTS_WINDOW = timedelta(hours=1)
+    # argon2id; the defaults are the OWASP minimum (19 MiB, 2 passes, 1 lane).
+    ARGON2_MEMORY_KIB = 19 * 1024
+    ARGON2_TIME_COST = 2
+    ARGON2_PARALLELISM = 1
+
+    # E-mail outbox. With no SMTP host, mails are written as .eml files to MAIL_DIR.
+    MAIL_FROM = "Chorus <ne-pas-repondre@chorus.localhost>"
+    MAIL_SMTP_HOST = ""
+    MAIL_SMTP_PORT = 25
+    MAIL_SMTP_USER = ""
+    MAIL_SMTP_PASSWORD = ""
+    MAIL_SMTP_STARTTLS = False
+    MAIL_SMTP_TIMEOUT = 10
+    MAIL_DIR = ""  # default: <instance>/mail
+    MAIL_MAX_ATTEMPTS = 8
+    MAIL_RETRY_BASE = timedelta(seconds=30)  # doubled at each attempt
+    MAIL_RETRY_MAX = timedelta(hours=2)
+    MAIL_LEASE = timedelta(minutes=5)  # a sender's claim on a message before another may retry it
+    # Absolute links in e-mails (no request context in the sender).
+    BASE_URL = "http://127.0.0.1:5000"
+
+
+def from_environment(instance_path: str) -> dict:
+    """Settings taken from environment variables (12-factor style)."""
+    env = os.environ
+    out: dict = {}
+    if env.get("DATABASE_URL"):
+        out["SQLALCHEMY_DATABASE_URI"] = env["DATABASE_URL"]
+    if env.get("SECRET_KEY"):
+        out["SECRET_KEY"] = env["SECRET_KEY"]
+    if env.get("CHORUS_HTTPS") == "1":
+        out["SESSION_COOKIE_SECURE"] = True
+        out["PREFERRED_URL_SCHEME"] = "https"
+    for name in ("MAIL_FROM", "MAIL_SMTP_HOST", "MAIL_SMTP_USER", "MAIL_SMTP_PASSWORD", "MAIL_DIR", "BASE_URL"):
+        if env.get("CHORUS_" + name):
+            out[name] = env["CHORUS_" + name]
+    if env.get("CHORUS_MAIL_SMTP_PORT"):
+        out["MAIL_SMTP_PORT"] = int(env["CHORUS_MAIL_SMTP_PORT"])
+    if env.get("CHORUS_MAIL_SMTP_STARTTLS") == "1":
+        out["MAIL_SMTP_STARTTLS"] = True
+    if env.get("CHORUS_DISABLED_PLUGINS"):
+        out["DISABLED_PLUGINS"] = [p.strip() for p in env["CHORUS_DISABLED_PLUGINS"].split(",") if p.strip()]
+    return out
+
+
+def persistent_secret_key(instance_path: str) -> str:
+    """A random key kept in instance/secret_key, made on first start (mode 0600)."""
+    path = Path(instance_path) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key

@@ -1,0 +1,139 @@
+"""Database plumbing: UTC timestamps, SQLite's locking discipline, and the write transaction.
+
+Services write only inside `transaction()`. On SQLite it starts with BEGIN IMMEDIATE, so a
+read-then-write request takes the write lock first instead of failing with "database is locked"
+when it tries to upgrade (see QUALITY.md). Writing requests (POST...) begin IMMEDIATE from their
+first statement; GET requests may not write at all.
+"""
+from __future__ import annotations
+
+import sqlite3
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import datetime, timezone
+
+from flask import has_request_context, request
+from sqlalchemy import DateTime, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+from sqlalchemy.types import TypeDecorator
+
+from .extensions import db
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+# "BEGIN" or "BEGIN IMMEDIATE" for the next SQLite transaction begun in this context.
+begin_statement: ContextVar[str] = ContextVar("chorus_sqlite_begin", default="BEGIN")
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes in Python, naive UTC in the database (same on SQLite and PostgreSQL)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if isinstance(value, str):  # raw SQLite text, e.g. from a hand-written query
+            value = datetime.fromisoformat(value)
+        return value.replace(tzinfo=timezone.utc)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_on_connect(dbapi_connection, connection_record):
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    # Let SQLAlchemy (below) issue BEGIN itself, instead of pysqlite's implicit deferred BEGIN.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_on_begin(conn):
+    if conn.dialect.name == "sqlite":
+        statement = begin_statement.get()
+        conn.info["begin"] = statement
+        conn.exec_driver_sql(statement)
+
+
+@event.listens_for(Session, "before_flush")
+def _no_write_during_safe_request(session, flush_context, instances):
+    if not has_request_context() or request.method not in SAFE_METHODS:
+        return
+    changed = bool(session.new or session.deleted) or any(session.is_modified(o) for o in session.dirty)
+    if changed:
+        raise RuntimeError(f"write attempted during {request.method} {request.path}")
+
+
+def is_sqlite() -> bool:
+    return db.engine.dialect.name == "sqlite"
+
+
+@contextmanager
+def transaction():
+    """A unit of work: commits at the end (outermost level only), rolls back on error.
+
+    Domain events emitted inside are delivered after the commit; a rollback drops them.
+    """
+    from . import events
+
+    session = db.session()  # the request's (or thread's) Session behind the scoped proxy
+    depth = session.info.get("tx_depth", 0)
+    token = begin_statement.set("BEGIN IMMEDIATE")
+    if depth == 0 and session.in_transaction() and is_sqlite():
+        if session.connection().info.get("begin") != "BEGIN IMMEDIATE":
+            # A deferred read transaction is open: end it, so that the write lock is taken first.
+            session.commit()
+    session.info["tx_depth"] = depth + 1
+    try:
+        yield session
+        if depth == 0:
+            session.commit()
+    except BaseException:
+        if depth == 0:
+            session.rollback()
+        raise
+    finally:
+        session.info["tx_depth"] = depth
+        begin_statement.reset(token)
+    if depth == 0:
+        events.deliver_committed()
+
+
+def upsert(model, values: dict, index_elements: list[str], set_: dict):
+    """INSERT ... ON CONFLICT DO UPDATE for SQLite and PostgreSQL."""
+    if db.engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(model).values(**values)
+    return stmt.on_conflict_do_update(index_elements=index_elements, set_=set_)
+
+
+def init_app(app):
+    @app.before_request
+    def _writing_requests_begin_immediate():
+        if request.method not in SAFE_METHODS:
+            request.environ["chorus.begin_token"] = begin_statement.set("BEGIN IMMEDIATE")
+
+    @app.teardown_request
+    def _reset_begin(exc):
+        token = request.environ.pop("chorus.begin_token", None)
+        if token is not None:
+            try:
+                begin_statement.reset(token)
+            except ValueError:  # set in another context (streamed response)
+                pass

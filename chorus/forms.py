@@ -1,0 +1,36 @@
+"""Shared form pieces: French messages, no control characters, e-mail syntax."""
+from __future__ import annotations
+
+import re
+
+from email_validator import EmailNotValidError, validate_email
+from wtforms import ValidationError
+
+CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+
+
+def no_control_chars(form, field):
+    """Refuse CR, LF, TAB and the like in one-line fields (header injection, broken exports)."""
+    if field.data and CONTROL_CHARS.search(field.data):
+        raise ValidationError("Ce champ ne peut pas contenir de retour à la ligne ni de caractère de contrôle.")
+
+
+def email_address(form, field):
+    value = (field.data or "").strip()
+    if not value:
+        return
+    if CONTROL_CHARS.search(field.data):
+        raise ValidationError("L'adresse électronique ne peut pas contenir de caractère de contrôle.")
+    try:
+        validate_email(value, check_deliverability=False)
+    except EmailNotValidError:
+        raise ValidationError("Saisissez une adresse électronique valide, par exemple prenom.nom@exemple.fr.")
+
+
+def phone_number(form, field):
+    if field.data and not re.fullmatch(r"[0-9 +().-]{0,30}", field.data):
+        raise ValidationError("Le numéro de téléphone ne peut contenir que des chiffres, espaces et + ( ) . -")
+
+
+def required_message(label: str) -> str:
+    return f"Le champ « {label} » est obligatoire."

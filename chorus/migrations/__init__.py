@@ -1,0 +1,37 @@
+"""Alembic, configured from code: the core's revisions plus every plugin's (register_migrations)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from flask import current_app
+
+from ..plugins import collect, hook
+
+HERE = Path(__file__).parent
+
+
+def alembic_config(app=None) -> Config:
+    app = app or current_app
+    locations = [str(Path(p)) for p in collect(hook(app).register_migrations())]
+    cfg = Config()
+    cfg.set_main_option("script_location", str(HERE))
+    cfg.set_main_option("path_separator", "os")
+    cfg.set_main_option("version_locations", os.pathsep.join(locations))
+    cfg.attributes["flask_app"] = app
+    return cfg
+
+
+def upgrade(revision: str = "heads", app=None) -> None:
+    command.upgrade(alembic_config(app), revision)
+
+
+def downgrade(revision: str, app=None) -> None:
+    command.downgrade(alembic_config(app), revision)
+
+
+def revision(message: str, head: str = "core@head", version_path: str | None = None, app=None) -> None:
+    command.revision(alembic_config(app), message=message, autogenerate=True, head=head,
+                     version_path=version_path)

@@ -1,0 +1,47 @@
+"""Who may do what: one decision point, fed by plugins' votes.
+
+`can(actor, action, obj)` asks every `permission_vote`: any False denies, at least one True is
+needed (no vote = deny). `allowed(actor, action, model)` builds the same decision as a SQL clause
+for list queries, from `permission_filter` rules, so that lists are filtered by the database.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import abort
+from sqlalchemy import and_, false, not_, or_
+from sqlalchemy.sql import ColumnElement
+
+from .plugins import hook
+
+
+@dataclass(frozen=True)
+class QueryRule:
+    allow: ColumnElement | None = None  # rows this rule lets through
+    deny: ColumnElement | None = None  # rows this rule forbids, whatever else allows
+
+
+def can(actor, action: str, obj=None) -> bool:
+    votes = hook().permission_vote(actor=actor, action=action, obj=obj)
+    if any(v is False for v in votes):
+        return False
+    return any(v is True for v in votes)
+
+
+def require(actor, action: str, obj=None, *, hide: bool = False) -> None:
+    """Abort 403 unless allowed; with hide=True abort 404, for objects the actor may not know of."""
+    if not can(actor, action, obj):
+        abort(404 if hide else 403)
+
+
+def allowed(actor, action: str, model) -> ColumnElement:
+    """A WHERE clause on `model` keeping exactly the rows `actor` may `action`."""
+    rules = [r for r in hook().permission_filter(actor=actor, action=action, model=model) if r]
+    allows = [r.allow for r in rules if r.allow is not None]
+    denies = [r.deny for r in rules if r.deny is not None]
+    if not allows:
+        return false()
+    clause = or_(*allows)
+    if denies:
+        clause = and_(clause, not_(or_(*denies)))
+    return clause

@@ -1,0 +1,184 @@
+"""Web plumbing shared by every view: htmx-aware rendering, redirects, access guard, headers, errors."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import flash, get_flashed_messages, make_response, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from jinja2_fragments.flask import render_block
+from markupsafe import Markup
+from werkzeug.exceptions import HTTPException
+
+from .extensions import login_manager
+
+# ---------------------------------------------------------------- htmx
+
+
+def is_htmx() -> bool:
+    """An htmx request that wants a fragment (boosted requests want the whole page)."""
+    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
+
+
+def render(template: str, status: int = 200, **context):
+    """The full page, or for htmx the `content` block of the same template plus title and flashes."""
+    if is_htmx():
+        body = render_block(template, "content", **context)
+        title = render_block(template, "title", **context).strip()
+        body = f"<title>{title} · Chorus</title>\n{body}\n{render_template('_flashes.html', oob=True)}"
+        response = make_response(body, status)
+    else:
+        response = make_response(render_template(template, **context), status)
+    response.vary.add("HX-Request")
+    return response
+
+
+def redirect_to(location: str, status: int = 303):
+    """Redirect after a successful POST: a full navigation with htmx too (the top bar may change)."""
+    if request.headers.get("HX-Request") == "true":
+        response = make_response("", 200)
+        response.headers["HX-Redirect"] = location
+    else:
+        response = make_response("", status)
+        response.headers["Location"] = location
+    response.vary.add("HX-Request")
+    return response
+
+
+def form_error(template: str, **context):
+    """A form with errors: re-rendered with 422, swapped in place by htmx."""
+    return render(template, status=422, **context)
+
+
+# ---------------------------------------------------------------- access
+
+
+def public(view):
+    """Mark a view as reachable without logging in; every other view requires a session."""
+    view.chorus_public = True
+    return view
+
+
+def _guard():
+    from flask import current_app
+
+    view = current_app.view_functions.get(request.endpoint)
+    if view is None or getattr(view, "chorus_public", False) or request.endpoint == "static":
+        return None
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    return None
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """Keep `next=` on this site: a local absolute path, nothing that a browser reads as a host."""
+    if not target or len(target) > 2000:
+        return default
+    if any(c in target for c in "\\\r\n\t\x00") or target.startswith("//"):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/"):
+        return default
+    return target
+
+
+def _unauthorized():
+    next_url = request.full_path.rstrip("?") if request.method == "GET" else None
+    if request.headers.get("HX-Request") == "true":
+        current = request.headers.get("HX-Current-URL")
+        next_url = urlsplit(current).path if current else None
+    login = url_for("accounts.login", next=safe_next(next_url, "") or None)
+    if request.headers.get("HX-Request") == "true":
+        # The session ended during an htmx request: leave the page for the login screen.
+        response = make_response("", 401)
+        response.headers["HX-Redirect"] = login
+        return response
+    flash("Veuillez vous connecter pour accéder à cette page.", "info")
+    response = make_response("", 303)
+    response.headers["Location"] = login
+    return response
+
+
+# ---------------------------------------------------------------- headers and errors
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'self'; object-src 'none'"
+)
+
+ERROR_TEXTS = {
+    400: ("Requête invalide", "La requête n'a pas pu être traitée. Revenez à la page précédente et réessayez."),
+    403: ("Accès refusé", "Vous n'avez pas les droits nécessaires pour accéder à cette page."),
+    404: ("Page introuvable", "La page demandée n'existe pas ou vous n'y avez pas accès."),
+    405: ("Méthode non autorisée", "Cette adresse ne peut pas être utilisée de cette façon."),
+    413: ("Fichier ou formulaire trop volumineux", "Les données envoyées dépassent la taille autorisée."),
+    429: ("Trop de demandes", "Trop de demandes ont été faites. Réessayez dans quelques minutes."),
+    500: ("Erreur interne", "Une erreur inattendue s'est produite. L'équipe technique a été prévenue."),
+}
+
+
+def _error_page(code: int, detail: str | None = None):
+    title, text = ERROR_TEXTS.get(code, ERROR_TEXTS[500 if code >= 500 else 400])
+    return render("errors/error.html", status=code, code=code, title=title, text=detail or text)
+
+
+def _reject_nul_bytes():
+    # NUL cannot be stored (PostgreSQL refuses it in text) and is never legitimate in a form.
+    for source in (request.args, request.form):
+        for _key, values in source.lists():
+            if any("\x00" in v for v in values) or "\x00" in _key:
+                return _error_page(400, "Les données envoyées contiennent un caractère interdit.")
+    return None
+
+
+def init_app(app):
+    login_manager.unauthorized_handler(_unauthorized)
+    app.before_request(_reject_nul_bytes)
+    app.before_request(_guard)
+
+    @app.after_request
+    def _security_headers(response):
+        h = response.headers
+        h.setdefault("Content-Security-Policy", CSP)
+        h.setdefault("X-Content-Type-Options", "nosniff")
+        h.setdefault("Referrer-Policy", "same-origin")
+        h.setdefault("X-Frame-Options", "DENY")
+        if request.endpoint != "static":
+            h["Cache-Control"] = "no-store"
+        return response
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(error):
+        if not current_user.is_authenticated:
+            # The session (and its CSRF secret) expired or was never there: back to the login page.
+            return login_manager.unauthorized()
+        return _error_page(400, "Le formulaire a expiré ou ne provient pas de ce site. Rechargez la page et réessayez.")
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error):
+        if error.code in (301, 302, 303, 307, 308):
+            return error
+        return _error_page(error.code or 500)
+
+    @app.errorhandler(Exception)
+    def _unexpected(error):
+        app.logger.exception("unexpected error on %s %s", request.method, request.path)
+        return _error_page(500)
+
+    @app.context_processor
+    def _globals():
+        from .plugins import hook
+        from .spaces import navigation, reachable_spaces
+
+        def slot(name, **context):
+            parts = [p for p in hook().template_slot(name=name, context=context) if p]
+            return Markup("\n".join(str(p) for p in parts))
+
+        return {
+            "slot": slot,
+            "spaces": lambda: reachable_spaces(current_user),
+            "nav_entries": lambda: navigation(current_user),
+            "flashes": lambda: get_flashed_messages(with_categories=True),
+        }
+
