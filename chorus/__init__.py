@@ -40,8 +40,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
 
-    from . import database
-    from . import events, web
+    from . import database, events, web
     from .accounts.sessions import load_user_from_request
 
     login_manager.request_loader(load_user_from_request)

@@ -1,11 +1,11 @@
 """The one source of "now" (UTC, aware), so that tests can travel in time."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 _offset = timedelta(0)
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc) + _offset
+    return datetime.now(UTC) + _offset
 
 
 def travel(delta: timedelta) -> None:

@@ -30,6 +30,7 @@ class Defaults:
     MAX_FORM_MEMORY_SIZE = 1024 * 1024
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session, which has its own limits
     WTF_CSRF_HEADERS = ["X-CSRFToken"]
+    WTF_I18N_ENABLED = False  # no Flask-Babel: forms use WTForms' French catalogue (chorus.forms.BaseForm)
 
     # Accounts.
     ACTIVATION_TOKEN_LIFETIME = timedelta(days=3)

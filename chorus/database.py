@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import has_request_context, request
 from sqlalchemy import DateTime, event
@@ -37,14 +37,14 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        return value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value.astimezone(UTC).replace(tzinfo=None)
 
     def process_result_value(self, value, dialect):
         if value is None:
             return None
         if isinstance(value, str):  # raw SQLite text, e.g. from a hand-written query
             value = datetime.fromisoformat(value)
-        return value.replace(tzinfo=timezone.utc)
+        return value.replace(tzinfo=UTC)
 
 
 @event.listens_for(Engine, "connect")
@@ -105,6 +105,7 @@ def transaction():
     except BaseException:
         if depth == 0:
             session.rollback()
+            session.info.pop(events.PENDING, None)  # also when no SQL had been sent yet
         raise
     finally:
         session.info["tx_depth"] = depth

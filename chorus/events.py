@@ -42,9 +42,11 @@ def _after_commit(session):
         session.info.setdefault(COMMITTED, []).extend(pending)
 
 
-@sa_event.listens_for(Session, "after_rollback")
-def _after_rollback(session):
-    session.info.pop(PENDING, None)
+@sa_event.listens_for(Session, "after_soft_rollback")
+def _after_rollback(session, previous_transaction):
+    # Fires even when no SQL was sent; a savepoint's rollback leaves the outer events in place.
+    if not session.in_transaction():
+        session.info.pop(PENDING, None)
 
 
 def deliver_committed() -> None:

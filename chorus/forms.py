@@ -4,7 +4,15 @@ from __future__ import annotations
 import re
 
 from email_validator import EmailNotValidError, validate_email
+from flask_wtf import FlaskForm
 from wtforms import ValidationError
+
+
+class BaseForm(FlaskForm):
+    """Every form of the application: WTForms' own messages in French (its bundled catalogue)."""
+
+    class Meta:
+        locales = ("fr",)
 
 CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 

@@ -3,7 +3,6 @@ an app per test with its own plugin manager, a client, and helpers to make accou
 from __future__ import annotations
 
 import os
-import re
 import sqlite3
 from datetime import timedelta
 
@@ -11,13 +10,10 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from flask.testing import FlaskClient
-from itsdangerous import URLSafeTimedSerializer
-
 from chorus import clock, create_app
 from chorus.extensions import db
+from helpers import Accounts, CSRFClient, Outbox
 
-PASSWORD = "correct horse battery staple"
 PG_URL = os.environ.get("CHORUS_TEST_DATABASE_URL", "")
 
 
@@ -82,31 +78,6 @@ def database_url(template_database, tmp_path):
     return f"sqlite:///{target}"
 
 
-class CSRFClient(FlaskClient):
-    """A test client that sends a valid CSRF token with every form, as a browser would.
-
-    `csrf=False` sends none (to test the refusal); the token is made the way Flask-WTF makes it.
-    """
-
-    def open(self, *args, **kwargs):
-        send_token = kwargs.pop("csrf", True)
-        method = kwargs.get("method", "GET").upper()
-        if send_token and method not in ("GET", "HEAD", "OPTIONS") and "json" not in kwargs:
-            data = kwargs.setdefault("data", {})
-            if isinstance(data, dict) and "csrf_token" not in data:
-                data["csrf_token"] = self.csrf_token()
-        # A fresh app context per request, as in production: its own `g` and database session,
-        # even though the test itself holds an app context to query the database.
-        with self.application.app_context():
-            return super().open(*args, **kwargs)
-
-    def csrf_token(self) -> str:
-        with self.session_transaction() as session:
-            raw = session.setdefault("csrf_token", os.urandom(20).hex())
-        serializer = URLSafeTimedSerializer(self.application.secret_key, salt="wtf-csrf-token")
-        return serializer.dumps(raw)
-
-
 @pytest.fixture
 def make_app(database_url, tmp_path):
     """Build an app on the test database; extra config (plugins...) as keyword arguments."""
@@ -151,40 +122,10 @@ def travel():
     return lambda **kw: clock.travel(timedelta(**kw))
 
 
-# ------------------------------------------------------------------ helpers
-
-
-class Accounts:
-    """Make accounts and log them in through the real screens."""
-
-    def __init__(self, app):
-        self.app = app
-
-    def create(self, email="agent@mairie.example", *, last_name="Martin", first_name="Claire", password=PASSWORD,
-               is_admin=False, status="active", kind="person"):
-        from chorus.accounts.models import User
-        from chorus.accounts.passwords import hash_password
-        from chorus.database import transaction
-
-        with transaction():
-            now = clock.now()
-            user = User(last_name=last_name, first_name=first_name, login_email=email.lower(),
-                        contact_email=email.lower(), phone="", status=status, kind=kind, origin="self",
-                        is_pigp=False, is_admin=is_admin,
-                        password_hash=hash_password(password) if password else None,
-                        created_at=now, activated_at=now if status == "active" else None)
-            db.session.add(user)
-        return user
-
-    def login(self, client, email="agent@mairie.example", password=PASSWORD, **kw):
-        response = client.post("/connexion", data={"email": email, "password": password, **kw})
-        assert response.status_code == 303, response.get_data(as_text=True)
-        return response
-
-
 @pytest.fixture
-def accounts(app):
-    return Accounts(app)
+def accounts():
+    """Uses whichever app context is current: `app`'s, or one a test pushed for an app of its own."""
+    return Accounts()
 
 
 @pytest.fixture
@@ -194,30 +135,6 @@ def logged_in(client, accounts):
     accounts.login(client)
     client.user = user
     return client
-
-
-class Outbox:
-    """The e-mails written to the outbox, as a user would read them."""
-
-    def all(self, to=None):
-        from chorus.mail.models import OutboxMessage
-
-        db.session.expire_all()
-        query = db.select(OutboxMessage).order_by(OutboxMessage.id)
-        if to:
-            query = query.where(OutboxMessage.to_addr == to)
-        return db.session.execute(query).scalars().all()
-
-    def last(self, to=None):
-        messages = self.all(to)
-        assert messages, f"no e-mail to {to or 'anyone'}"
-        return messages[-1]
-
-    def link(self, to=None) -> str:
-        """The path of the first link in the last mail to `to`."""
-        match = re.search(r"https?://[^/\s]+(/\S+)", self.last(to).body)
-        assert match, "no link in the e-mail"
-        return match.group(1)
 
 
 @pytest.fixture

@@ -1,21 +1,21 @@
-from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, RadioField, StringField, TelField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from ..forms import email_address, no_control_chars, phone_number, required_message
+from ..forms import BaseForm, email_address, no_control_chars, phone_number, required_message
 
 
 def _required(label):
     return DataRequired(message=required_message(label))
 
 
-class LoginForm(FlaskForm):
+class LoginForm(BaseForm):
     email = EmailField("Adresse de connexion", validators=[_required("Adresse de connexion"), Length(max=254)])
     password = PasswordField("Mot de passe", validators=[_required("Mot de passe"), Length(max=1024)])
     next = HiddenField()
 
 
-class ProfileFields(FlaskForm):
+class ProfileFields(BaseForm):
     last_name = StringField("Nom", validators=[_required("Nom"), Length(max=100), no_control_chars])
     first_name = StringField("Prénom", validators=[_required("Prénom"), Length(max=100), no_control_chars])
     phone = TelField("Téléphone", validators=[Optional(), Length(max=30), phone_number])
@@ -24,7 +24,7 @@ class ProfileFields(FlaskForm):
 class RegisterForm(ProfileFields):
     for_whom = RadioField(
         "Ce compte est",
-        choices=[("self", "pour moi"), ("other", "pour une autre personne")],
+        choices=[SelectChoice("self", "pour moi"), SelectChoice("other", "pour une autre personne")],
         default="self",
         validators=[_required("Ce compte est")],
     )
@@ -48,7 +48,7 @@ class ProfileForm(ProfileFields):
     )
 
 
-class ChoosePasswordForm(FlaskForm):
+class ChoosePasswordForm(BaseForm):
     password = PasswordField(
         "Nouveau mot de passe",
         description="Au moins 12 caractères. Une phrase de plusieurs mots est plus sûre et plus facile à retenir.",
@@ -67,6 +67,6 @@ class ChangePasswordForm(ChoosePasswordForm):
     current_password = PasswordField("Mot de passe actuel", validators=[_required("Mot de passe actuel")])
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(BaseForm):
     email = EmailField("Adresse de connexion", validators=[_required("Adresse de connexion"), Length(max=254),
                                                            email_address])

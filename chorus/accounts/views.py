@@ -6,8 +6,7 @@ from flask_login import current_user
 
 from ..web import form_error, public, redirect_to, render, safe_next
 from . import services
-from .forms import (ChangePasswordForm, ChoosePasswordForm, ForgotPasswordForm, LoginForm, ProfileForm,
-                    RegisterForm)
+from .forms import ChangePasswordForm, ChoosePasswordForm, ForgotPasswordForm, LoginForm, ProfileForm, RegisterForm
 from .models import AccountOrigin
 from .sessions import client_address
 

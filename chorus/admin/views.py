@@ -60,7 +60,7 @@ PAGE_SIZE = 50
 
 @bp.get("/courriels")
 def outbox():
-    status = request.args.get("statut", MailStatus.FAILED.value)
+    status = request.args.get("statut", MailStatus.FAILED.value)  # "statut": the query is in French
     if status not in {s.value for s in MailStatus}:
         status = MailStatus.FAILED.value
     page = max(request.args.get("page", 1, type=int) or 1, 1)
@@ -69,7 +69,7 @@ def outbox():
     messages = db.session.execute(
         query.order_by(OutboxMessage.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
     ).scalars().all()
-    return render("admin/outbox.html", messages=messages, status=status, status_label=MailStatus(status).label,
+    return render("admin/outbox.html", messages=messages, current=status, status_label=MailStatus(status).label,
                   statuses=list(MailStatus),
                   total=total, page=page, pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1))
 

@@ -75,21 +75,29 @@ class SMTPTransport:
         if self.smtp is None:
             self.smtp = self._connect()
         try:
-            refused = self.smtp.send_message(em)
+            refused = self._send(em)
         except smtplib.SMTPRecipientsRefused as e:
             code, text = next(iter(e.recipients.values()))
             raise _classify(code, text) from e
         except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as e:
             raise _classify(e.smtp_code, e.smtp_error) from e
-        except (smtplib.SMTPServerDisconnected, OSError) as e:
-            self.close()
-            raise ConnectionFailure(str(e) or type(e).__name__) from e
-        except smtplib.SMTPResponseException as e:
+        except smtplib.SMTPResponseException as e:  # e.g. a HELO refused
             self.close()
             raise _classify(e.smtp_code, e.smtp_error) from e
+        except OSError as e:  # SMTPServerDisconnected, a reset connection, a timeout
+            self.close()
+            raise ConnectionFailure(str(e) or type(e).__name__) from e
         if refused:
             code, text = next(iter(refused.values()))
             raise _classify(code, text)
+
+    def _send(self, em: EmailMessage):
+        try:
+            return self.smtp.send_message(em)
+        finally:
+            if self.smtp is not None and getattr(self.smtp, "sock", None) is None:
+                # smtplib closed the socket itself (e.g. after a 421 reply): reconnect next time.
+                self.smtp = None
 
     def close(self) -> None:
         if self.smtp is not None:

@@ -4,10 +4,10 @@ Revision ID: 0001
 Revises: 
 Create Date: 2026-11-22 10:41:41.544519
 """
-from alembic import op
 import sqlalchemy as sa
-import chorus.database
+from alembic import op
 
+import chorus.database
 
 revision = '0001'
 down_revision = None
