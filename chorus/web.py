@@ -88,12 +88,12 @@ def _unauthorized():
         current = request.headers.get("HX-Current-URL")
         next_url = urlsplit(current).path if current else None
     login = url_for("accounts.login", next=safe_next(next_url, "") or None)
+    flash("Veuillez vous connecter pour accéder à cette page.", "info")
     if request.headers.get("HX-Request") == "true":
         # The session ended during an htmx request: leave the page for the login screen.
         response = make_response("", 401)
         response.headers["HX-Redirect"] = login
         return response
-    flash("Veuillez vous connecter pour accéder à cette page.", "info")
     response = make_response("", 303)
     response.headers["Location"] = login
     return response
