@@ -13,6 +13,9 @@ class BaseForm(FlaskForm):
 
     class Meta:
         locales = ("fr",)
+        # CSRFProtect checks every POST (form field or the X-CSRFToken header that htmx sends);
+        # the templates add the token to each form, so forms need no CSRF field of their own.
+        csrf = False
 
 CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 

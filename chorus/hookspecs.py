@@ -56,3 +56,13 @@ def template_slot(name, context):
 @hookspec
 def populate_demo(demo):
     """Add this plugin's demo data; `demo` is a dict of what earlier plugins made, by key."""
+
+
+@hookspec
+def validate_structure(structure, changes):
+    """Return a list of (field, French message) refusing a structure save; forms, imports and the API alike."""
+
+
+@hookspec
+def register_history_actions():
+    """Return a dict of history action codes to the French labels of the Historique filter."""

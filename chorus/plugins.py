@@ -16,6 +16,10 @@ CORE_PLUGINS = [
     "chorus.accounts",
     "chorus.mail",
     "chorus.admin",
+    "chorus.structures",
+    "chorus.memberships",
+    "chorus.history",
+    "chorus.dashboard",
 ]
 
 

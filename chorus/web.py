@@ -17,15 +17,23 @@ from .extensions import login_manager
 
 def is_htmx() -> bool:
     """An htmx request that wants a fragment (boosted requests want the whole page)."""
-    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
+    h = request.headers
+    # A history restore (Back button after a cache miss) wants the whole page, as does a boosted link.
+    return (h.get("HX-Request") == "true" and h.get("HX-Boosted") != "true"
+            and h.get("HX-History-Restore-Request") != "true")
 
 
-def render(template: str, status: int = 200, **context):
-    """The full page, or for htmx the `content` block of the same template plus title and flashes."""
+def render(template: str, status: int = 200, *, block: str = "content", **context):
+    """The full page, or for htmx one block of the same template (`content` by default) plus flashes.
+
+    A `content` fragment also carries the page title; a smaller block (one section of a page) does not.
+    """
     if is_htmx():
-        body = render_block(template, "content", **context)
-        title = render_block(template, "title", **context).strip()
-        body = f"<title>{title} · Chorus</title>\n{body}\n{render_template('_flashes.html', oob=True)}"
+        body = render_block(template, block, **context)
+        if block == "content":
+            title = render_block(template, "title", **context).strip()
+            body = f"<title>{title} · Chorus</title>\n{body}"
+        body = f"{body}\n{render_template('_flashes.html', oob=True)}"
         response = make_response(body, status)
     else:
         response = make_response(render_template(template, **context), status)
@@ -45,9 +53,9 @@ def redirect_to(location: str, status: int = 303):
     return response
 
 
-def form_error(template: str, **context):
+def form_error(template: str, *, block: str = "content", **context):
     """A form with errors: re-rendered with 422, swapped in place by htmx."""
-    return render(template, status=422, **context)
+    return render(template, status=422, block=block, **context)
 
 
 # ---------------------------------------------------------------- access
@@ -164,6 +172,9 @@ def init_app(app):
     @app.errorhandler(Exception)
     def _unexpected(error):
         app.logger.exception("unexpected error on %s %s", request.method, request.path)
+        from .extensions import db
+
+        db.session.rollback()  # the page below must not flush what failed
         return _error_page(500)
 
     @app.context_processor

@@ -29,9 +29,9 @@ class CSRFClient(FlaskClient):
         send_token = kwargs.pop("csrf", True)
         method = kwargs.get("method", "GET").upper()
         if send_token and method not in ("GET", "HEAD", "OPTIONS") and "json" not in kwargs:
-            data = kwargs.setdefault("data", {})
+            data = kwargs.get("data") or {}
             if isinstance(data, dict) and "csrf_token" not in data:
-                data["csrf_token"] = self.csrf_token()
+                kwargs["data"] = {**data, "csrf_token": self.csrf_token()}  # a copy: callers reuse their dicts
         # A fresh app context per request, as in production: its own `g` and database session,
         # even though the test itself holds an app context to query the database.
         with self.application.app_context():
@@ -96,3 +96,39 @@ class Outbox:
         match = re.search(r"https?://[^/\s]+(/\S+)", self.last(to).body)
         assert match, "no link in the e-mail"
         return match.group(1)
+
+
+SIRETS = iter(f"{n:08d}" for n in range(10_000_000, 99_999_999, 7_919))
+
+
+def new_siret() -> str:
+    """A fresh valid SIRET for each call."""
+    from chorus.structures.identifiers import make_siret
+
+    return make_siret(next(SIRETS), "0001")
+
+
+def make_structure(owner, designation="Atelier Test", *, public=False, admin=None, category="collectivite",
+                   siret=None, **fields):
+    """A structure made through the services: private (owner = creator = primary manager), or public
+    (made by `admin`, owner named primary manager)."""
+    from chorus.structures import services
+
+    data = services.StructureData("SIRET", siret or new_siret(), designation, fields.pop("address", "1 rue Test"),
+                                  {"postal_code": "56000", "city": "Vannes", "country_code": "FR", **fields})
+    if public:
+        return services.create_public(admin, data, category, owner.login_email)
+    return services.create_private(owner, data)
+
+
+def attach(structure, user, role="member", status="validated"):
+    """A membership written directly (the memberships services come with their own tests)."""
+    from chorus.database import transaction
+    from chorus.memberships.models import Membership
+
+    with transaction():
+        now = clock.now()
+        membership = Membership(user_id=user.id, structure_id=structure.id, role=role, status=status, comment="",
+                                decision_reason="", start_date=now.date(), created_at=now)
+        db.session.add(membership)
+    return membership

@@ -18,6 +18,7 @@ from chorus.extensions import db
 from chorus.hookspecs import hookimpl
 from chorus.permissions import QueryRule, allowed, can
 from chorus.spaces import NavEntry, Space
+from helpers import new_siret
 
 ESSAI = Space(code="ESSAI", label="Espace d'essai", endpoint="essai.page", order=10)
 
@@ -86,6 +87,16 @@ class ThrowAway:
         if name == "account_sections":
             return Markup(f"<section><h2>Bloc d'essai de {context['user'].first_name}</h2></section>")
         return None
+
+    @hookimpl
+    def validate_structure(self, structure, changes):
+        if "INTERDIT" in changes.get("designation", ""):
+            return [("designation", "Raison sociale refusée par le module d'essai.")]
+        return None
+
+    @hookimpl
+    def register_history_actions(self):
+        return {"essai.action": "Action d'essai"}
 
     @hookimpl
     def populate_demo(self, demo):
@@ -233,7 +244,7 @@ def test_hook_domain_event(make_app, plugin):
         with pytest.raises(ZeroDivisionError):
             with transaction():
                 events.emit("essai.rolled_back")
-                1 / 0
+                raise ZeroDivisionError
         with transaction():
             pass
         assert plugin.events == ["essai.done"]  # a rolled-back change emits nothing
@@ -254,3 +265,41 @@ def test_hook_populate_demo(essai_app, plugin):
     assert "admin" in plugin.demo_seen  # the core's demo ran first
     assert ("essai@demo.chorus.test", "compte d'essai") in demo["logins"]
     assert load_demo()["created"] is False  # idempotent
+
+
+def test_hook_validate_structure(essai_app, accounts):
+    # The rule holds for the web form and for any other caller of the service (SPEC STR-7's mechanism).
+    from chorus.structures.services import StructureError
+    from helpers import make_structure
+
+    owner = accounts.create()
+    client = essai_app.test_client()
+    accounts.login(client)
+    response = client.post("/structures/nouvelle", data={
+        "identifier_type": "SIRET", "identifier": new_siret(), "designation": "Société INTERDIT",
+        "address": "1 rue Test", "country_code": "FR"})
+    assert response.status_code == 422
+    assert "Raison sociale refusée par le module d&#39;essai." in response.get_data(as_text=True)
+    structure = make_structure(owner, "Société permise")
+    with pytest.raises(StructureError) as refused:
+        from chorus.structures import services
+
+        services.update(owner, structure, {"designation": "INTERDIT aussi"})
+    assert refused.value.errors == {"designation": "Raison sociale refusée par le module d'essai."}
+
+
+def test_hook_register_history_actions(essai_app, accounts):
+    from chorus.history import services as history
+    from helpers import make_structure
+
+    owner = accounts.create()
+    structure = make_structure(owner, "Structure d'essai")
+    with transaction():
+        history.record(structure.id, owner, "essai.action", summary="Une action du module d'essai")
+    client = essai_app.test_client()
+    accounts.login(client)
+    html = client.get(f"/structures/{structure.id}/historique").get_data(as_text=True)
+    assert '<option value="essai.action">Action d&#39;essai</option>' in html
+    filtered = client.get(f"/structures/{structure.id}/historique?action=essai.action").get_data(as_text=True)
+    assert "Une action du module d&#39;essai" in filtered
+    assert "Création de la structure Structure" not in filtered  # the other entry is filtered out

@@ -52,6 +52,8 @@ def find_valid(token: str, purpose: TokenPurpose) -> AccountToken | None:
 def consume(row: AccountToken) -> bool:
     """Mark the link used; False if another request used it first (guarded update)."""
     result = db.session.execute(
-        update(AccountToken).where(AccountToken.id == row.id, AccountToken.used_at.is_(None)).values(used_at=clock.now())
+        update(AccountToken)
+        .where(AccountToken.id == row.id, AccountToken.used_at.is_(None))
+        .values(used_at=clock.now())
     )
     return result.rowcount == 1

@@ -1,0 +1,47 @@
+"""Writing and reading the history; entries are only ever added (SPEC HIS-4)."""
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+
+from sqlalchemy import Select, select
+
+from .. import clock
+from ..extensions import db
+from .models import HistoryEntry
+
+# Comments of SPEC HIS-2.
+VALIDATED = "Validée"
+REFUSED = "Refusée"
+DEACTIVATED = "Désactivée"
+REMOVED = "Supprimée"
+
+
+def record(structure_id: int, actor, action: str, *, summary: str, comment: str = "", subject_user=None,
+           detail: dict | None = None) -> HistoryEntry:
+    """Add an entry in the caller's transaction."""
+    entry = HistoryEntry(
+        structure_id=structure_id,
+        at=clock.now(),
+        actor_id=getattr(actor, "id", None),
+        action=action,
+        comment=comment,
+        summary=summary,
+        subject_user_id=getattr(subject_user, "id", subject_user),
+        detail=detail or {},
+    )
+    db.session.add(entry)
+    return entry
+
+
+def query(structure_id: int, *, action: str = "", comment: str = "", since: date | None = None,
+          until: date | None = None) -> Select:
+    stmt = select(HistoryEntry).where(HistoryEntry.structure_id == structure_id)
+    if action:
+        stmt = stmt.where(HistoryEntry.action == action)
+    if comment:
+        stmt = stmt.where(HistoryEntry.comment == comment)
+    if since:
+        stmt = stmt.where(HistoryEntry.at >= datetime.combine(since, time.min, UTC))
+    if until:
+        stmt = stmt.where(HistoryEntry.at <= datetime.combine(until, time.max, UTC))
+    return stmt.order_by(HistoryEntry.at.desc(), HistoryEntry.id.desc())

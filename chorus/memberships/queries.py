@@ -1,0 +1,48 @@
+"""Who holds which role where: the queries every permission rule is built from."""
+from __future__ import annotations
+
+from sqlalchemy import Select, select
+
+from ..extensions import db
+from .models import MANAGER_ROLES, Membership, MembershipStatus, Role
+
+
+def structure_ids(user, roles=None) -> Select:
+    """SELECT of the ids of the structures where `user` has a validated membership (in `roles`)."""
+    stmt = select(Membership.structure_id).where(
+        Membership.user_id == user.id, Membership.status == MembershipStatus.VALIDATED)
+    if roles is not None:
+        stmt = stmt.where(Membership.role.in_([str(r) for r in roles]))
+    return stmt
+
+
+def managed_structure_ids(user) -> Select:
+    return structure_ids(user, MANAGER_ROLES)
+
+
+def role_of(user, structure_id: int) -> Role | None:
+    """The validated role of `user` on the structure, or None."""
+    if not getattr(user, "is_authenticated", False) or not getattr(user, "id", None):
+        return None
+    role = db.session.execute(
+        select(Membership.role).where(
+            Membership.user_id == user.id, Membership.structure_id == structure_id,
+            Membership.status == MembershipStatus.VALIDATED)
+    ).scalar_one_or_none()
+    return Role(role) if role else None
+
+
+def is_manager_anywhere(user) -> bool:
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return db.session.execute(managed_structure_ids(user).limit(1)).first() is not None
+
+
+def primary_manager(structure_id: int):
+    from ..accounts.models import User
+
+    return db.session.execute(
+        select(User).join(Membership, Membership.user_id == User.id).where(
+            Membership.structure_id == structure_id, Membership.role == Role.PRIMARY,
+            Membership.status == MembershipStatus.VALIDATED)
+    ).scalar_one_or_none()

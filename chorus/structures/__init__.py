@@ -1,0 +1,103 @@
+"""Structures ("fiches structure", SPEC STR) and who may do what on them (MGR-2)."""
+from markupsafe import Markup
+
+from ..hookspecs import hookimpl
+from . import models  # noqa: F401  (tables known to Alembic)
+
+# Actions on one structure that only its primary and secondary managers may do.
+MANAGER_ACTIONS = frozenset({"structure.edit", "structure.history", "structure.members"})
+
+
+def _person(actor) -> bool:
+    return bool(getattr(actor, "is_active", False)) and actor.kind == "person"
+
+
+@hookimpl
+def register_blueprints():
+    from .views import bp
+
+    return [bp]
+
+
+@hookimpl
+def permission_vote(actor, action, obj):
+    from ..memberships.models import MANAGER_ROLES
+    from ..memberships.queries import role_of
+    from .models import Structure
+
+    if not _person(actor):
+        return None
+    if action == "structure.create_private":
+        return True
+    if action == "structure.create_public":
+        return True if actor.is_admin else None
+    if isinstance(obj, Structure):
+        role = role_of(actor, obj.id)
+        if action == "structure.view":
+            # Its users see the record; platform administrators see every record, read-only.
+            return True if role is not None or actor.is_admin else None
+        if action in MANAGER_ACTIONS:
+            return True if role in MANAGER_ROLES else None  # SPEC STR-4, MGR-2
+    return None
+
+
+@hookimpl
+def permission_filter(actor, action, model):
+    from sqlalchemy import true
+
+    from ..memberships.queries import managed_structure_ids, structure_ids
+    from ..permissions import QueryRule
+    from .models import Structure
+
+    if model is not Structure or not _person(actor):
+        return None
+    if action == "structure.view":
+        return QueryRule(allow=true() if actor.is_admin else Structure.id.in_(structure_ids(actor)))
+    if action in MANAGER_ACTIONS:
+        return QueryRule(allow=Structure.id.in_(managed_structure_ids(actor)))
+    return None
+
+
+@hookimpl
+def navigation_entries(user):
+    from flask import url_for
+
+    from ..spaces import NavEntry
+
+    if _person(user) and user.is_admin:
+        return [NavEntry(href=url_for("structures.create_public"), label="Créer une structure publique", order=60)]
+    return None
+
+
+@hookimpl
+def template_slot(name, context):
+    from flask import render_template
+
+    if name == "account_sections":
+        # SPEC ACC-5: "Mes rattachements aux structures".
+        from sqlalchemy import select
+
+        from ..extensions import db
+        from ..memberships.models import Membership, MembershipStatus
+
+        user = context["user"]
+        memberships = db.session.execute(
+            select(Membership).where(Membership.user_id == user.id,
+                                     Membership.status.in_([MembershipStatus.VALIDATED, MembershipStatus.PENDING]))
+            .order_by(Membership.status.desc(), Membership.id)
+        ).scalars().all()
+        return Markup(render_template("structures/_my_memberships.html", memberships=memberships))
+    return None
+
+
+@hookimpl
+def register_history_actions():
+    return {"structure.created": "Création de la structure", "structure.updated": "Modification de la structure"}
+
+
+
+@hookimpl
+def populate_demo(demo):
+    from .demo import populate
+
+    populate(demo)

@@ -1,0 +1,212 @@
+"""Structure rules (SPEC STR-1..10, TRF-1). Plain functions taking the actor; every save goes through here."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import abort
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from .. import clock, events
+from ..accounts.models import AccountKind, AccountStatus, User
+from ..accounts.services import find_by_login
+from ..database import transaction
+from ..extensions import db
+from ..history import services as history
+from ..memberships.models import Membership, MembershipStatus, Role
+from ..permissions import can
+from ..plugins import hook
+from . import identifiers
+from .models import IdentifierType, MoaMode, PublicCategory, Structure, StructureKind, StructureStatus
+
+
+class StructureError(Exception):
+    """Refused; `errors` maps form fields (or "" for the whole form) to French messages."""
+
+    def __init__(self, errors: dict[str, str] | str):
+        self.errors = {"": errors} if isinstance(errors, str) else errors
+        super().__init__("; ".join(self.errors.values()))
+
+
+# Fields a manager may change, by block of "Modification de la structure" (SPEC STR-3..9).
+ADDRESS_FIELDS = ("address", "address_complement_1", "address_complement_2", "postal_code", "city",
+                  "country_code", "phone", "fax", "email")
+PARAMETER_FIELDS = ("payment_status_not_reported", "service_code_required", "engagement_required",
+                    "engagement_or_service_required")
+EDITABLE_FIELDS = frozenset(("designation", *ADDRESS_FIELDS, *PARAMETER_FIELDS, "moa", "billing_mandate",
+                             "pacage_number", "social_regime", "vat_number", "connection_info"))
+# Set by the system only (SPEC STR-5); a manager's form can never change them.
+EDI_FIELDS = ("edi_receive_lifecycle", "edi_emitter", "edi_connection_active", "edi_can_receive")
+
+FIELD_LABELS = {
+    "designation": "Raison sociale", "address": "Adresse", "address_complement_1": "Complément d'adresse 1",
+    "address_complement_2": "Complément d'adresse 2", "postal_code": "Code postal", "city": "Ville",
+    "country_code": "Pays", "phone": "Téléphone", "fax": "Télécopie", "email": "Courriel",
+    "payment_status_not_reported": "Le statut « Mise en paiement » n'est pas remonté au fournisseur",
+    "service_code_required": "Le code service doit être renseigné par le fournisseur",
+    "engagement_required": "Le numéro d'engagement doit être renseigné par le fournisseur",
+    "engagement_or_service_required": "Le numéro d'engagement ou le code service est obligatoire",
+    "moa": "Marchés de travaux (MOA)", "billing_mandate": "Mandat de facturation", "pacage_number": "Numéro PACAGE",
+    "social_regime": "Régime social", "vat_number": "Numéro de TVA intracommunautaire",
+    "connection_info": "Informations de raccordement",
+}
+
+
+@dataclass
+class StructureData:
+    identifier_type: str
+    identifier: str
+    designation: str
+    address: str
+    fields: dict[str, Any] = field(default_factory=dict)  # any other EDITABLE_FIELDS
+
+
+def _check_rules(structure: Structure, changes: dict) -> None:
+    errors: dict[str, str] = {}
+    if changes.get("moa", structure.moa) != MoaMode.NONE and not structure.is_public:
+        errors["moa"] = "Seules les structures publiques peuvent être maîtres d'ouvrage (MOA)."
+    for name in ("designation", "address"):
+        if name in changes and not str(changes[name]).strip():
+            errors[name] = f"Le champ « {FIELD_LABELS[name]} » est obligatoire."
+    for result in hook().validate_structure(structure=structure, changes=changes):
+        for field_name, message in result or []:
+            errors.setdefault(field_name, message)
+    if errors:
+        raise StructureError(errors)
+
+
+def _new_structure(data: StructureData, kind: StructureKind, category: PublicCategory | None) -> Structure:
+    id_type = data.identifier_type
+    if id_type not in {t.value for t in IdentifierType}:
+        raise StructureError({"identifier_type": "Choisissez un type d'identifiant."})
+    identifier = identifiers.normalize(id_type, data.identifier)
+    problem = identifiers.problem(id_type, identifier)
+    if problem:
+        raise StructureError({"identifier": problem})
+    if kind == StructureKind.PUBLIC and id_type != IdentifierType.SIRET:
+        raise StructureError({"identifier_type": "Une structure publique s'identifie par son SIRET."})
+    if _exists(id_type, identifier):
+        raise StructureError({"identifier": "Une structure existe déjà avec cet identifiant."})
+    now = clock.now()
+    structure = Structure(
+        kind=kind, category=category, identifier_type=id_type, identifier=identifier,
+        designation=data.designation.strip(), status=StructureStatus.ACTIVE, address=data.address.strip(),
+        edi_receive_lifecycle=False, edi_emitter=False, edi_connection_active=False,
+        edi_can_receive=kind == StructureKind.PUBLIC,  # SPEC STR-5: set on public structures
+        moa=MoaMode.NONE, created_at=now, updated_at=now,
+    )
+    for name in EDITABLE_FIELDS:
+        if getattr(structure, name, None) is None:
+            setattr(structure, name, Structure.__table__.c[name].default.arg
+                    if Structure.__table__.c[name].default is not None else "")
+    extra = {k: v for k, v in data.fields.items() if k in EDITABLE_FIELDS}
+    for name, value in extra.items():
+        setattr(structure, name, value)
+    _check_rules(structure, {"designation": structure.designation, "address": structure.address, **extra})
+    return structure
+
+
+def _exists(id_type: str, identifier: str) -> bool:
+    return db.session.execute(
+        select(Structure.id).where(Structure.identifier_type == id_type, Structure.identifier == identifier)
+    ).first() is not None
+
+
+def _attach_primary(structure: Structure, user: User, actor: User) -> Membership:
+    now = clock.now()
+    membership = Membership(user_id=user.id, structure_id=structure.id, role=Role.PRIMARY,
+                            status=MembershipStatus.VALIDATED, comment="", decision_reason="",
+                            start_date=now.date(), created_at=now, decided_at=now, decided_by_id=actor.id)
+    db.session.add(membership)
+    return membership
+
+
+def create_private(actor: User, data: StructureData) -> Structure:
+    """"Créer une fiche structure": a private structure whose creator becomes primary manager (STR-2)."""
+    if not can(actor, "structure.create_private"):
+        raise StructureError("Vous ne pouvez pas créer de structure.")
+    with transaction():
+        structure = _new_structure(data, StructureKind.PRIVATE, None)
+        db.session.add(structure)
+        _flush_unique(structure)
+        _attach_primary(structure, actor, actor)
+        history.record(structure.id, actor, "structure.created", subject_user=actor,
+                       summary=f"Création de la structure {structure.designation} ; "
+                               f"{actor.full_name} en est gestionnaire principal.")
+        events.emit("structure.created", actor=actor, structure_id=structure.id)
+    return structure
+
+
+def create_public(actor: User, data: StructureData, category: str, primary_manager_email: str) -> Structure:
+    """A platform administrator creates a public structure and names its primary manager (STR-2, SOL-1)."""
+    if not can(actor, "structure.create_public"):
+        raise StructureError("Seul un administrateur de la plateforme crée les structures publiques.")
+    if category not in {c.value for c in PublicCategory}:
+        raise StructureError({"category": "Choisissez la catégorie de la structure publique."})
+    with transaction():
+        manager = find_by_login(primary_manager_email)
+        if manager is None or manager.kind != AccountKind.PERSON or manager.status == AccountStatus.DEACTIVATED:
+            raise StructureError({"primary_manager": "Aucun compte utilisateur actif ou en cours d'activation "
+                                                     "n'a cette adresse de connexion."})
+        structure = _new_structure(data, StructureKind.PUBLIC, PublicCategory(category))
+        db.session.add(structure)
+        _flush_unique(structure)
+        _attach_primary(structure, manager, actor)
+        history.record(structure.id, actor, "structure.created", subject_user=manager,
+                       summary=f"Création de la structure publique {structure.designation} ; "
+                               f"{manager.full_name} en est gestionnaire principal.")
+        events.emit("structure.created", actor=actor, structure_id=structure.id)
+    return structure
+
+
+def _flush_unique(structure: Structure) -> None:
+    """Flush, turning a concurrent duplicate identifier into a French refusal."""
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:
+        raise StructureError({"identifier": "Une structure existe déjà avec cet identifiant."})
+
+
+def update(actor: User, structure: Structure, changes: dict[str, Any]) -> dict[str, tuple]:
+    """"Modification de la structure": only managers (STR-4); EDI flags never (STR-5).
+
+    Every changed field is recorded in the history with its value before and after (STR-10).
+    Returns the changes applied, {field: (before, after)}.
+    """
+    if not can(actor, "structure.edit", structure):
+        abort(404 if not can(actor, "structure.view", structure) else 403)
+    unknown = set(changes) - EDITABLE_FIELDS
+    if unknown:  # mass assignment: a caller tried a field no manager may set
+        raise StructureError({"": "Certains champs ne peuvent pas être modifiés."})
+    cleaned = {k: v.strip() if isinstance(v, str) else v for k, v in changes.items()}
+    with transaction():
+        _check_rules(structure, cleaned)
+        applied = {}
+        for name, value in cleaned.items():
+            before = getattr(structure, name)
+            if before != value:
+                applied[name] = (before, value)
+                setattr(structure, name, value)
+        if applied:
+            structure.updated_at = clock.now()
+            history.record(
+                structure.id, actor, "structure.updated",
+                summary="Modification de la structure : " + ", ".join(
+                    FIELD_LABELS[n][0].lower() + FIELD_LABELS[n][1:] for n in applied),
+                detail={"changes": [{"field": n, "label": FIELD_LABELS[n], "before": b, "after": a}
+                                    for n, (b, a) in applied.items()]},
+            )
+            events.emit("structure.updated", actor=actor, structure_id=structure.id, fields=sorted(applied))
+    return applied
+
+
+def get_for(actor: User, structure_id: int, action: str = "structure.view") -> Structure:
+    """The structure if `actor` may `action` it; 404 when they may not even see it (MGR-2)."""
+    structure = db.session.get(Structure, structure_id)
+    if structure is None or not can(actor, "structure.view", structure):
+        abort(404)
+    if action != "structure.view" and not can(actor, action, structure):
+        abort(403)
+    return structure

@@ -1,0 +1,189 @@
+"""Structure screens: create (private, public), consult, "Modification de la structure", Historique."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, abort, flash, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from ..accounts.models import User
+from ..extensions import db
+from ..history import services as history
+from ..history.models import HistoryEntry
+from ..memberships.models import Membership, MembershipStatus
+from ..permissions import can
+from ..plugins import hook
+from ..web import form_error, is_htmx, redirect_to, render
+from . import services
+from .forms import EDIT_BLOCKS, CreatePublicStructureForm, CreateStructureForm
+
+bp = Blueprint("structures", __name__)
+
+HISTORY_PAGE_SIZE = 50
+
+
+def _put_errors(form, error: services.StructureError) -> None:
+    for name, message in error.errors.items():
+        field = getattr(form, name, None) if name else None
+        if field is not None:
+            field.errors = list(field.errors) + [message]
+        else:
+            form.form_errors.append(message)
+
+
+def _data(form) -> services.StructureData:
+    extra = form.data_for_service()
+    extra.pop("address")
+    return services.StructureData(identifier_type=form.identifier_type.data, identifier=form.identifier.data,
+                                  designation=form.designation.data, address=form.address.data, fields=extra)
+
+
+@bp.route("/structures/nouvelle", methods=["GET", "POST"])
+def create_private():
+    """"Créer une fiche structure" (private structures; SPEC STR-2)."""
+    form = CreateStructureForm()
+    if form.validate_on_submit():
+        try:
+            structure = services.create_private(current_user, _data(form))
+        except services.StructureError as e:
+            _put_errors(form, e)
+        else:
+            flash(f"La structure {structure.designation} est créée ; vous en êtes le gestionnaire principal.",
+                  "success")
+            return redirect_to(url_for("structures.view", structure_id=structure.id))
+    if request.method == "POST":
+        return form_error("structures/create.html", form=form, public=False)
+    return render("structures/create.html", form=form, public=False)
+
+
+@bp.route("/administration/structures/nouvelle", methods=["GET", "POST"])
+def create_public():
+    """A platform administrator creates a public structure (SPEC STR-2)."""
+    if not can(current_user, "structure.create_public"):
+        abort(403)
+    form = CreatePublicStructureForm()
+    if form.validate_on_submit():
+        try:
+            structure = services.create_public(current_user, _data(form), form.category.data,
+                                               form.primary_manager.data)
+        except services.StructureError as e:
+            _put_errors(form, e)
+        else:
+            flash(f"La structure publique {structure.designation} est créée.", "success")
+            return redirect_to(url_for("structures.view", structure_id=structure.id))
+    if request.method == "POST":
+        return form_error("structures/create.html", form=form, public=True)
+    return render("structures/create.html", form=form, public=True)
+
+
+@bp.get("/structures/<int:structure_id>")
+def view(structure_id):
+    structure = services.get_for(current_user, structure_id)
+    members = []
+    if can(current_user, "structure.members", structure):
+        members = db.session.execute(
+            select(Membership).where(Membership.structure_id == structure.id,
+                                     Membership.status == MembershipStatus.VALIDATED)
+            .join(Membership.user).order_by(Membership.role, func.lower(User.last_name), func.lower(User.first_name))
+        ).scalars().all()
+    return render("structures/view.html", structure=structure, members=members,
+                  can_edit=can(current_user, "structure.edit", structure),
+                  can_history=can(current_user, "structure.history", structure))
+
+
+def _block_forms(structure, override=None):
+    forms = []
+    for slug, title, form_class in EDIT_BLOCKS:
+        if slug == "moa" and not structure.is_public:
+            continue  # SPEC STR-8: only public structures may be MOA
+        form = override[1] if override and override[0] == slug else form_class(formdata=None, obj=structure)
+        forms.append((slug, title, form))
+    return forms
+
+
+@bp.get("/structures/<int:structure_id>/modifier")
+def edit(structure_id):
+    structure = services.get_for(current_user, structure_id, "structure.edit")
+    return render("structures/edit.html", structure=structure, blocks=_block_forms(structure))
+
+
+@bp.post("/structures/<int:structure_id>/modifier/<slug>")
+def save_block(structure_id, slug):
+    structure = services.get_for(current_user, structure_id, "structure.edit")
+    blocks = {s: (t, f) for s, t, f in EDIT_BLOCKS}
+    if slug not in blocks or (slug == "moa" and not structure.is_public):
+        abort(404)
+    title, form_class = blocks[slug]
+    form = form_class()
+    saved = False
+    if form.validate():
+        data = form.data_for_service() if hasattr(form, "data_for_service") else {
+            name: value for name, value in form.data.items()}
+        try:
+            applied = services.update(current_user, structure, data)
+        except services.StructureError as e:
+            _put_errors(form, e)
+        else:
+            saved = True
+            message = "Modifications enregistrées." if applied else "Aucune modification à enregistrer."
+            if not is_htmx():
+                flash(f"{title} : {message}", "success")
+                return redirect_to(url_for("structures.edit", structure_id=structure.id) + f"#bloc-{slug}")
+            form = form_class(formdata=None, obj=structure)
+    status = 200 if saved else 422
+    context = {"structure": structure, "slug": slug, "title": title, "form": form, "saved": saved}
+    if is_htmx():
+        return render("structures/_edit_block.html", status=status, block="section", **context)
+    return render("structures/edit.html", status=status, structure=structure,
+                  blocks=_block_forms(structure, override=(slug, form)))
+
+
+def _parse_date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+@bp.get("/structures/<int:structure_id>/historique")
+def history_list(structure_id):
+    """"Historique" (SPEC HIS-1, HIS-2), with filters."""
+    structure = services.get_for(current_user, structure_id, "structure.history")
+    labels = {}
+    for result in hook().register_history_actions():
+        labels.update(result or {})
+    filters = {
+        "action": request.args.get("action", ""),
+        "comment": request.args.get("commentaire", ""),
+        "since": _parse_date(request.args.get("du")),
+        "until": _parse_date(request.args.get("au")),
+    }
+    invalid_dates = [n for n, k in (("du", "since"), ("au", "until")) if request.args.get(n) and not filters[k]]
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    query = history.query(structure.id, **filters)
+    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    entries = db.session.execute(query.limit(HISTORY_PAGE_SIZE).offset((page - 1) * HISTORY_PAGE_SIZE)).scalars().all()
+    present = db.session.execute(
+        select(HistoryEntry.action).where(HistoryEntry.structure_id == structure.id).distinct()
+    ).scalars().all()
+    actions = sorted(((a, labels.get(a, a)) for a in present), key=lambda p: p[1])
+    comments = [history.VALIDATED, history.REFUSED, history.DEACTIVATED, history.REMOVED]
+    args = {k: v for k, v in request.args.items() if k != "page"}
+    return render("history/list.html", structure=structure, entries=entries, labels=labels, actions=actions,
+                  comments=comments, filters=request.args, invalid_dates=invalid_dates, total=total, page=page,
+                  pages=max((total + HISTORY_PAGE_SIZE - 1) // HISTORY_PAGE_SIZE, 1), args=args)
+
+
+@bp.get("/structures/<int:structure_id>/historique/<int:entry_id>")
+def history_detail(structure_id, entry_id):
+    """The detail of one entry (SPEC HIS-3): modules fill it through the "history_detail" slot."""
+    structure = services.get_for(current_user, structure_id, "structure.history")
+    entry = db.session.get(HistoryEntry, entry_id)
+    if entry is None or entry.structure_id != structure.id:
+        abort(404)
+    labels = {}
+    for result in hook().register_history_actions():
+        labels.update(result or {})
+    return render("history/detail.html", structure=structure, entry=entry, label=labels.get(entry.action,
+                                                                                            entry.action))
