@@ -10,7 +10,7 @@ from helpers import PASSWORD, fresh, page
 
 ADMIN_ROUTES = [("GET", "/administration/"), ("GET", "/administration/comptes/nouveau"),
                 ("POST", "/administration/comptes/nouveau"), ("GET", "/administration/courriels"),
-                ("POST", "/administration/courriels/1/relancer")]
+                ("POST", "/administration/courriels/1/relancer"), ("GET", "/administration/structures")]
 
 
 def test_create_admin_command(app, client):
@@ -78,3 +78,16 @@ def test_administration_link_only_for_administrators(logged_in, accounts, app):
     admin = app.test_client()
     accounts.login(admin, "admin@dgfip.example")
     assert 'href="/administration/">Administration</a>' in page(admin.get("/mon-compte"))
+
+
+def test_administrators_find_any_structure(client, accounts):
+    from helpers import make_structure
+
+    admin = accounts.create("admin@dgfip.example", is_admin=True)
+    owner = accounts.create("gerant@atelier.example")
+    make_structure(owner, "Atelier Nord")
+    make_structure(owner, "Commune de Nulle-Part", public=True, admin=admin)
+    accounts.login(client, "admin@dgfip.example")
+    html = page(client.get("/administration/structures?q=nord"))
+    assert "Atelier Nord" in html and "Nulle-Part" not in html
+    assert page(client.get("/administration/structures")).count("<tr>") == 3

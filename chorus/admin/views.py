@@ -84,3 +84,15 @@ def retry_message(message_id):
     else:
         flash("Ce courriel n'est pas en échec.", "info")
     return redirect_to(url_for("admin.outbox"))
+
+
+@bp.get("/structures")
+def structures():
+    """Every structure, for platform administrators (read-only records)."""
+    from ..structures import services as structures_services
+
+    q = request.args.get("q", "")[:200]
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    rows, total = structures_services.search(current_user, "structure.view", q, page=page, per_page=PAGE_SIZE)
+    return render("admin/structures.html", structures=rows, total=total, q=q, page=page,
+                  pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1))

@@ -59,17 +59,6 @@ def permission_filter(actor, action, model):
 
 
 @hookimpl
-def navigation_entries(user):
-    from flask import url_for
-
-    from ..spaces import NavEntry
-
-    if _person(user) and user.is_admin:
-        return [NavEntry(href=url_for("structures.create_public"), label="Créer une structure publique", order=60)]
-    return None
-
-
-@hookimpl
 def template_slot(name, context):
     from flask import render_template
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import abort
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from .. import clock, events
@@ -15,7 +15,7 @@ from ..database import transaction
 from ..extensions import db
 from ..history import services as history
 from ..memberships.models import Membership, MembershipStatus, Role
-from ..permissions import can
+from ..permissions import allowed, can
 from ..plugins import hook
 from . import identifiers
 from .models import IdentifierType, MoaMode, PublicCategory, Structure, StructureKind, StructureStatus
@@ -210,3 +210,26 @@ def get_for(actor: User, structure_id: int, action: str = "structure.view") -> S
     if action != "structure.view" and not can(actor, action, structure):
         abort(403)
     return structure
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def search(actor: User, action: str, q: str = "", *, page: int = 1, per_page: int = 20) -> tuple[list, int]:
+    """Structures `actor` may `action`, matching `q` in the identifier or the designation.
+
+    The permission rules filter in SQL (no list is post-filtered); returns (one page of rows, total).
+    """
+    stmt = select(Structure).where(allowed(actor, action, Structure))
+    q = (q or "").strip()[:200]
+    if q:
+        name = f"%{_escape_like(q.lower())}%"
+        ident = f"%{_escape_like(q.upper().replace(' ', ''))}%"
+        stmt = stmt.where(or_(func.lower(Structure.designation).like(name, escape="\\"),
+                              Structure.identifier.like(ident, escape="\\")))
+    total = db.session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+    rows = db.session.execute(
+        stmt.order_by(func.lower(Structure.designation), Structure.id).limit(per_page).offset((page - 1) * per_page)
+    ).scalars().all()
+    return rows, total

@@ -1,0 +1,79 @@
+"""Every page passes axe-core's WCAG 2.1 A/AA rules (those RGAA 4.1.2 maps to) in a real Chromium."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from helpers import PASSWORD, Accounts, make_structure
+
+AXE = Path(__file__).parent / "vendor" / "axe-4.14.1.min.js"
+TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def violations(page) -> list[str]:
+    page.add_script_tag(path=str(AXE))  # the context bypasses CSP for this injection only
+    result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", TAGS)
+    return [f"{v['id']} ({v['impact']}): {v['help']} — " + ", ".join(n["target"][0] for n in v["nodes"][:3])
+            for v in result["violations"]]
+
+
+@pytest.fixture
+def world(live_app):
+    """A manager with a structure and a history, and a platform administrator."""
+    with live_app.app_context():
+        accounts = Accounts()
+        manager = accounts.create("gestionnaire@mairie.example")
+        admin = accounts.create("admin@dgfip.example", is_admin=True)
+        structure = make_structure(manager, "Commune de Saint-Exemple", public=True, admin=admin)
+        from chorus.structures import services
+
+        services.update(manager, structure, {"city": "Lorient"})
+        return {"structure_id": structure.id}
+
+
+def log_in(page, email):
+    page.goto("/connexion")
+    page.get_by_label("Adresse de connexion").fill(email)
+    page.get_by_label("Mot de passe", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(re.compile(r"/mon-compte$"))
+
+
+def check(page, paths) -> list[str]:
+    problems = []
+    for path in paths:
+        page.goto(path)
+        problems += [f"{path}: {v}" for v in violations(page)]
+    return problems
+
+
+def test_anonymous_pages(make_page):
+    page = make_page(bypass_csp=True)
+    problems = check(page, ["/", "/connexion", "/inscription", "/mot-de-passe-oublie", "/nulle-part"])
+    page.goto("/inscription")
+    page.get_by_role("button", name="Créer le compte").click()  # the form with its errors shown
+    page.get_by_text("Le formulaire contient des erreurs").wait_for()
+    problems += [f"/inscription (erreurs): {v}" for v in violations(page)]
+    assert problems == []
+
+
+def test_manager_pages(make_page, world):
+    page = make_page(bypass_csp=True)
+    log_in(page, "gestionnaire@mairie.example")
+    sid = world["structure_id"]
+    problems = check(page, ["/mon-compte", "/mon-compte/mot-de-passe", "/structures/nouvelle", "/gestionnaire/",
+                            f"/structures/{sid}", f"/structures/{sid}/modifier", f"/structures/{sid}/historique"])
+    page.goto(f"/structures/{sid}/historique")
+    page.locator("a[href*='/historique/']").first.click()
+    problems += [f"détail de l'historique: {v}" for v in violations(page)]
+    assert problems == []
+
+
+def test_administrator_pages(make_page, world):
+    page = make_page(bypass_csp=True)
+    log_in(page, "admin@dgfip.example")
+    problems = check(page, ["/administration/", "/administration/comptes/nouveau", "/administration/courriels",
+                            "/administration/structures", "/administration/structures/nouvelle"])
+    assert problems == []
