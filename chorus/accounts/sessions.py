@@ -15,7 +15,7 @@ from sqlalchemy import delete, select
 
 from .. import clock
 from ..extensions import db
-from .models import AccountStatus, User, UserSession
+from .models import AccountKind, AccountStatus, User, UserSession
 
 SESSION_KEY = "sid"
 SEEN_KEY = "seen"
@@ -78,7 +78,9 @@ def load_user_from_request(_request) -> User | None:
     row = db.session.execute(
         select(UserSession).join(User).where(UserSession.token_hash == digest(token))
     ).scalar_one_or_none()
-    if row is None or row.expires_at <= now or row.user.status != AccountStatus.ACTIVE:
+    # Technical users never hold a web session (SPEC TEC-3), however a row came to exist.
+    if (row is None or row.expires_at <= now or row.user.status != AccountStatus.ACTIVE
+            or row.user.kind != AccountKind.PERSON):
         session.clear()
         return None
     if now.timestamp() - seen >= 60:  # refresh the idle clock, at most once a minute
