@@ -49,6 +49,9 @@ class Defaults:
     ARGON2_TIME_COST = 2
     ARGON2_PARALLELISM = 1
 
+    # Membership requests left pending this long are refused with an e-mail (SPEC RAT-8).
+    MEMBERSHIP_REQUEST_TTL = timedelta(days=30)
+
     # E-mail outbox. With no SMTP host, mails are written as .eml files to MAIL_DIR.
     MAIL_FROM = "Chorus <ne-pas-repondre@chorus.localhost>"
     MAIL_SMTP_HOST = ""

@@ -16,7 +16,7 @@ def register_migrations():
     return str(Path(__file__).parent / "migrations" / "versions")
 
 
-@hookimpl(tryfirst=True)
+@hookimpl
 def populate_demo(demo):
     from .demo import core_demo
 

@@ -7,7 +7,7 @@ from .accounts.passwords import hash_password
 from .accounts.services import find_by_login
 from .database import transaction
 from .extensions import db
-from .plugins import hook
+from .plugins import get_pm
 
 DEMO_PASSWORD = "demo-chorus-2026"
 DEMO_DOMAIN = "demo.chorus.test"
@@ -16,7 +16,10 @@ DEMO_DOMAIN = "demo.chorus.test"
 def load_demo() -> dict:
     """Run every plugin's demo step (each is idempotent); returns what they made, by key."""
     demo: dict = {"logins": [], "created": False}
-    hook().populate_demo(demo=demo)
+    # In registration order (the core first, then built-in plugins as listed, then entry points), so that a
+    # plugin's demo can use what the plugins it builds on made; pluggy itself calls the newest first.
+    for impl in get_pm().hook.populate_demo.get_hookimpls():
+        impl.function(demo=demo)
     return demo
 
 

@@ -17,9 +17,9 @@ CORE_PLUGINS = [
     "chorus.mail",
     "chorus.admin",
     "chorus.structures",
-    "chorus.memberships",
     "chorus.history",
     "chorus.dashboard",
+    "chorus.memberships",
 ]
 
 

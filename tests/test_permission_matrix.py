@@ -132,6 +132,30 @@ def _empty(w):
     return {}
 
 
+def _request_b(w):
+    return {"structure_id": str(w.B), "role": "member", "comment": "Je travaille pour la boulangerie."}
+
+
+def _validate_pending_a(w):
+    return {"ids": [str(w.pending_A)], "action": "valider"}
+
+
+def _validate_one(w):
+    return {"action": "valider", "role": "member", "reason": ""}
+
+
+def _attach_charlie(w):
+    return {"user_id": str(w.charlie), "role": "member", "start_date": "", "comment": "Renfort"}
+
+
+def _remove_member_a(w):
+    return {"ids": [str(w.member_A)]}
+
+
+def _remove_primary_b(w):
+    return {"ids": [str(w.primary_B_membership)]}
+
+
 MATRIX: list[Row] = [
     # Public screens (@public): answered the same to everyone, except that a session skips them.
     Row("GET", "/", "accounts.home", "-", roles(200, 303, 303, 303, 303)),
@@ -173,6 +197,33 @@ MATRIX: list[Row] = [
     Row("GET", "/administration/comptes/nouveau", "admin.create_account", "-", admin_only()),
     Row("GET", "/administration/courriels", "admin.outbox", "-", admin_only()),
     Row("GET", "/administration/structures", "admin.structures", "-", admin_only()),
+    # Memberships (SPEC RAT): asking, deciding, attaching, removing.
+    Row("GET", "/mon-compte/rattachements/nouveau", "memberships.request_new", "-", signed_in(200)),
+    Row("POST", "/mon-compte/rattachements/nouveau", "memberships.request_new", "-", signed_in(303), _request_b,
+        changes=True),
+    Row("GET", "/mon-compte/rattachements/{pending_C}/annuler", "memberships.cancel", "-", everyone(405)),
+    Row("POST", "/mon-compte/rattachements/{pending_C}/annuler", "memberships.cancel", "-",
+        roles(LOGIN, 303, 404, 404, 404), _empty, changes=True),  # the member's own request only
+    Row("GET", "/gestionnaire/rattachements", "memberships.pending", "-", roles(LOGIN, 403, 200, 200, 403)),
+    Row("POST", "/gestionnaire/rattachements", "memberships.decide_many", "-", roles(LOGIN, 403, 303, 303, 403),
+        _validate_pending_a, changes=True),
+    Row("GET", "/gestionnaire/rattachements/{pending_A}", "memberships.decide_one", "A",
+        roles(LOGIN, 404, 200, 200, 404)),
+    Row("GET", "/gestionnaire/rattachements/{pending_C}", "memberships.decide_one", "-",
+        roles(LOGIN, 404, 404, 200, 404)),  # C: the primary of A is secondary there
+    Row("POST", "/gestionnaire/rattachements/{pending_A2}", "memberships.decide_one", "A",
+        roles(LOGIN, 404, 303, 303, 404), _validate_one, changes=True),
+    Row("GET", "/gestionnaire/rattacher?structure={A}", "memberships.attach_choose", "-", signed_in(303)),
+    Row("GET", "/structures/{A}/rattacher", "memberships.attach", "A", manager_page(True)),
+    Row("GET", "/structures/{B}/rattacher", "memberships.attach", "B", manager_page(False)),
+    Row("POST", "/structures/{B}/rattacher", "memberships.attach", "B", manager_post(False), _attach_charlie),
+    Row("POST", "/structures/{A}/rattacher", "memberships.attach", "A", manager_post(True), _attach_charlie,
+        changes=True),
+    Row("GET", "/structures/{A}/rattachements/supprimer", "memberships.remove", "A", everyone(405)),
+    Row("POST", "/structures/{B}/rattachements/supprimer", "memberships.remove", "B", manager_post(False),
+        _remove_primary_b),
+    Row("POST", "/structures/{A}/rattachements/supprimer", "memberships.remove", "A", manager_post(True),
+        _remove_member_a, changes=True),
     # Writes, last (they change the world the rows above look at). B's first: they must all be refused.
     *[Row("POST", f"/structures/{{B}}/modifier/{slug}", "structures.save_block", "B", manager_post(False), data,
           changes=True) for slug, data in BLOCKS],
@@ -191,6 +242,7 @@ MATRIX: list[Row] = [
     Row("POST", "/mon-compte", "accounts.my_account", "-", signed_in(303), _profile, changes=True),
     Row("POST", "/mon-compte/mot-de-passe", "accounts.change_password", "-", signed_in(303), _password,
         changes=True),
+    # Last: the client is logged out afterwards.
     Row("POST", "/deconnexion", "accounts.logout", "-", signed_in(303), _empty),
 ]
 
@@ -226,7 +278,16 @@ def world(app, accounts):
     attach(a, users[TECH], "member")
     attach(c, users[PRIMARY], "secondary")
     attach(c, users[MEMBER], "member", "refused")
-    attach(c, users[MEMBER], "member", "pending")
+    pending_c = attach(c, users[MEMBER], "member", "pending")
+    pending_a = attach(a, primary_b, "member", "pending")  # other people's requests to A
+    pending_a2 = attach(a, accounts.create("delta@delta.example", last_name="Delta", password=None), "member",
+                        "pending")
+    from chorus.memberships.models import Membership
+
+    member_a = db.session.execute(db.select(Membership.id).where(
+        Membership.structure_id == a.id, Membership.user_id == users[MEMBER].id)).scalar_one()
+    primary_b_membership = db.session.execute(db.select(Membership.id).where(
+        Membership.structure_id == b.id, Membership.user_id == primary_b.id)).scalar_one()
 
     # History on every structure: A's list must show A's entries only.
     services.update(users[PRIMARY], a, {"phone": "02 97 00 00 00"})
@@ -254,7 +315,9 @@ def world(app, accounts):
         designations={"A": a.designation, "B": "Boulangerie Bravo et fils", "C": c.designation},
         entries=entries, message=message.id,
         values={"A": a.id, "B": b.id, "entry_A": entries[a.id][0], "entry_B": entries[b.id][-1],
-                "message": message.id, "token": "jeton-inconnu"},
+                "message": message.id, "token": "jeton-inconnu", "pending_A": pending_a.id,
+                "pending_A2": pending_a2.id, "pending_C": pending_c.id},
+        pending_A=pending_a.id, member_A=member_a, primary_B_membership=primary_b_membership, charlie=primary_c.id,
     )
 
 
@@ -298,10 +361,12 @@ def test_every_route_is_in_the_matrix(app):
     assert covered - routes == set(), "rows for routes that do not exist"
 
     adapter = app.url_map.bind("localhost")
-    values = {"A": 1, "B": 2, "entry_A": 3, "entry_B": 4, "message": 5, "token": "t"}
+    values = {"A": 1, "B": 2, "entry_A": 3, "entry_B": 4, "message": 5, "token": "t", "pending_A": 6,
+              "pending_A2": 8, "pending_C": 7}
     for row in MATRIX:
         assert set(row.expected) == set(ACTORS), row.id
         url = row.url.format(**values)
+        url = url.split("?")[0]
         endpoint, _ = adapter.match(url, method="POST" if row.expected[ADMIN] == 405 else row.method)
         assert endpoint == row.endpoint, row.id
         if row.expected[ADMIN] == 405:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import uuid
+from urllib.parse import urlsplit
 
 from flask import current_app, has_request_context, request, url_for
 from jinja2_fragments.flask import render_block
@@ -13,10 +14,11 @@ from .models import MailStatus, OutboxMessage
 
 def absolute_url(endpoint: str, **values) -> str:
     """A link for an e-mail: this request's host, or BASE_URL from the CLI and the sender."""
-    path = url_for(endpoint, **values)
     if has_request_context():
-        return request.host_url.rstrip("/") + path
-    return current_app.config["BASE_URL"].rstrip("/") + path
+        return request.host_url.rstrip("/") + url_for(endpoint, **values)
+    base = current_app.config["BASE_URL"].rstrip("/")
+    path = current_app.url_map.bind(urlsplit(base).netloc or "localhost").build(endpoint, values)
+    return base + path
 
 
 def queue(to: str, template: str, **context) -> OutboxMessage:

@@ -1,2 +1,96 @@
-"""Memberships ("rattachements"): roles of users on structures (SPEC RAT, TRF-1)."""
+"""Memberships ("rattachements"): requests, decisions, direct attachment, removal (SPEC RAT, TRF-1)."""
+import click
+from markupsafe import Markup
+
+from ..hookspecs import hookimpl
 from . import models  # noqa: F401  (tables known to Alembic)
+
+
+def _person(actor) -> bool:
+    return bool(getattr(actor, "is_active", False)) and actor.kind == "person"
+
+
+@hookimpl
+def register_blueprints():
+    from .views import bp
+
+    return [bp]
+
+
+@hookimpl
+def permission_vote(actor, action, obj):
+    from ..structures.models import Structure
+    from .models import MANAGER_ROLES
+    from .queries import is_manager_anywhere, role_of
+
+    if not _person(actor):
+        return None
+    if action == "membership.request" and isinstance(obj, Structure):
+        return True if obj.is_active else None  # SPEC RAT-1: anyone may ask
+    if action in ("membership.attach", "membership.remove") and isinstance(obj, Structure):
+        return True if obj.is_active and role_of(actor, obj.id) in MANAGER_ROLES else None  # RAT-6, RAT-7
+    if action in ("membership.decide_any", "membership.search_users"):
+        return True if is_manager_anywhere(actor) else None
+    return None
+
+
+@hookimpl
+def permission_filter(actor, action, model):
+    from ..permissions import QueryRule
+    from .models import Membership
+    from .queries import managed_structure_ids
+
+    if model is Membership and action == "membership.decide" and _person(actor):
+        # SPEC MGR-2 and RAT-8: the manager's structures, never their own request.
+        return QueryRule(allow=Membership.structure_id.in_(managed_structure_ids(actor)),
+                         deny=Membership.user_id == actor.id)
+    return None
+
+
+@hookimpl
+def template_slot(name, context):
+    from flask import render_template
+
+    from . import slots
+
+    if name == "account_sections":
+        return Markup(render_template("memberships/_my_memberships.html", **slots.my_memberships(context["user"])))
+    if name == "manager_dashboard":
+        return Markup(render_template("memberships/_dashboard.html", **slots.dashboard(context["user"])))
+    if name == "structure_sections":
+        data = slots.structure_users(context["structure"])
+        return Markup(render_template("memberships/_structure_users.html", **data)) if data else None
+    if name == "history_detail" and context["entry"].action.startswith("membership."):
+        return Markup(render_template("memberships/_history_detail.html", entry=context["entry"]))
+    return None
+
+
+@hookimpl
+def register_history_actions():
+    return {
+        "membership.validated": "Demande de rattachement validée",
+        "membership.refused": "Demande de rattachement refusée",
+        "membership.expired": "Demande de rattachement expirée",
+        "membership.attached": "Rattachement par un gestionnaire",
+        "membership.removed": "Rattachement supprimé",
+    }
+
+
+@click.command("expire-requests")
+def expire_requests_command():
+    """Refuse the membership requests pending for longer than MEMBERSHIP_REQUEST_TTL (cron, daily)."""
+    from .services import expire_pending
+
+    click.echo(f"expired: {expire_pending()}")
+
+
+@hookimpl
+def register_commands():
+    return [expire_requests_command]
+
+
+@hookimpl
+def populate_demo(demo):
+    from .demo import populate
+
+    populate(demo)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Date, ForeignKey, Index, String, Text, text
+from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import User
@@ -35,16 +35,17 @@ class MembershipStatus(StrEnum):
     REFUSED = "refused"
     DEACTIVATED = "deactivated"
     REMOVED = "removed"
+    CANCELLED = "cancelled"  # withdrawn by the requester before any decision
 
     @property
     def label(self) -> str:
         return {"pending": "En cours de validation", "validated": "Validé", "refused": "Refusé",
-                "deactivated": "Désactivé", "removed": "Supprimé"}[self.value]
+                "deactivated": "Désactivé", "removed": "Supprimé", "cancelled": "Annulé"}[self.value]
 
     @property
     def api_code(self) -> str:
         return {"pending": "EN_COURS_DE_VALIDATION", "validated": "VALIDEE", "refused": "REFUSEE",
-                "deactivated": "DESACTIVEE", "removed": "SUPPRIMEE"}[self.value]
+                "deactivated": "DESACTIVEE", "removed": "SUPPRIMEE", "cancelled": "SUPPRIMEE"}[self.value]
 
 
 class Membership(db.Model):
@@ -71,6 +72,8 @@ class Membership(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # Codes of the spaces granted with the membership (SPEC ESP-2), until the spaces module keeps them.
+    granted_spaces: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     structure: Mapped[Structure] = relationship()
@@ -83,6 +86,10 @@ class Membership(db.Model):
     @property
     def status_label(self) -> str:
         return MembershipStatus(self.status).label
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == MembershipStatus.PENDING
 
     @property
     def is_manager(self) -> bool:

@@ -1,6 +1,4 @@
 """Structures ("fiches structure", SPEC STR) and who may do what on them (MGR-2)."""
-from markupsafe import Markup
-
 from ..hookspecs import hookimpl
 from . import models  # noqa: F401  (tables known to Alembic)
 
@@ -55,27 +53,6 @@ def permission_filter(actor, action, model):
         return QueryRule(allow=true() if actor.is_admin else Structure.id.in_(structure_ids(actor)))
     if action in MANAGER_ACTIONS:
         return QueryRule(allow=Structure.id.in_(managed_structure_ids(actor)))
-    return None
-
-
-@hookimpl
-def template_slot(name, context):
-    from flask import render_template
-
-    if name == "account_sections":
-        # SPEC ACC-5: "Mes rattachements aux structures".
-        from sqlalchemy import select
-
-        from ..extensions import db
-        from ..memberships.models import Membership, MembershipStatus
-
-        user = context["user"]
-        memberships = db.session.execute(
-            select(Membership).where(Membership.user_id == user.id,
-                                     Membership.status.in_([MembershipStatus.VALIDATED, MembershipStatus.PENDING]))
-            .order_by(Membership.status.desc(), Membership.id)
-        ).scalars().all()
-        return Markup(render_template("structures/_my_memberships.html", memberships=memberships))
     return None
 
 

@@ -7,11 +7,9 @@ from flask import Blueprint, abort, flash, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from ..accounts.models import User
 from ..extensions import db
 from ..history import services as history
 from ..history.models import HistoryEntry
-from ..memberships.models import Membership, MembershipStatus
 from ..permissions import can
 from ..plugins import hook
 from ..web import form_error, is_htmx, redirect_to, render
@@ -80,14 +78,7 @@ def create_public():
 @bp.get("/structures/<int:structure_id>")
 def view(structure_id):
     structure = services.get_for(current_user, structure_id)
-    members = []
-    if can(current_user, "structure.members", structure):
-        members = db.session.execute(
-            select(Membership).where(Membership.structure_id == structure.id,
-                                     Membership.status == MembershipStatus.VALIDATED)
-            .join(Membership.user).order_by(Membership.role, func.lower(User.last_name), func.lower(User.first_name))
-        ).scalars().all()
-    return render("structures/view.html", structure=structure, members=members,
+    return render("structures/view.html", structure=structure,
                   can_edit=can(current_user, "structure.edit", structure),
                   can_history=can(current_user, "structure.history", structure))
 

@@ -1,0 +1,47 @@
+from wtforms import DateField, HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional
+
+from ..forms import BaseForm, no_control_chars, required_message
+from ..structures.models import IdentifierType
+from .models import Role
+
+ROLE_CHOICES = [SelectChoice(Role.MEMBER.value, Role.MEMBER.label),
+                SelectChoice(Role.SECONDARY.value, Role.SECONDARY.label)]
+
+
+class FindStructureForm(BaseForm):
+    identifier_type = SelectField("Type d'identifiant", default="SIRET",
+                                  choices=[SelectChoice(v, lbl) for v, lbl in IdentifierType.choices()])
+    identifier = StringField("Identifiant de la structure", description="Par exemple le SIRET, 14 chiffres.",
+                             validators=[DataRequired(message=required_message("Identifiant de la structure")),
+                                         Length(max=80), no_control_chars])
+
+
+class RequestForm(BaseForm):
+    structure_id = HiddenField()
+    role = RadioField("Rôle demandé", choices=ROLE_CHOICES, default=Role.MEMBER.value,
+                      validators=[DataRequired(message=required_message("Rôle demandé"))])
+    comment = TextAreaField("Commentaire", description="Facultatif : précisez votre service ou votre fonction.",
+                            validators=[Length(max=1000)])
+
+
+class DecisionForm(BaseForm):
+    role = RadioField("Rôle attribué", choices=ROLE_CHOICES)
+    reason = TextAreaField("Motif du refus", description="Obligatoire pour refuser ; il est envoyé au demandeur.",
+                           validators=[Length(max=1000)])
+
+
+class UserSearchForm(BaseForm):
+    last_name = StringField("Nom", validators=[Length(max=100), no_control_chars])
+    first_name = StringField("Prénom", validators=[Length(max=100), no_control_chars])
+    email = StringField("Adresse de connexion", validators=[Length(max=254), no_control_chars])
+
+
+class AttachForm(BaseForm):
+    user_id = HiddenField(validators=[DataRequired(message="Choisissez l'utilisateur à rattacher.")])
+    role = RadioField("Rôle", choices=ROLE_CHOICES, default=Role.MEMBER.value,
+                      validators=[DataRequired(message=required_message("Rôle"))])
+    start_date = DateField("Date de début de validité", validators=[Optional()],
+                           description="Par défaut, aujourd'hui.")
+    comment = TextAreaField("Commentaire", validators=[Length(max=1000)])

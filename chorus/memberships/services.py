@@ -1,0 +1,328 @@
+"""Membership rules (SPEC RAT-1..8, HIS-1..3, NOT-1, ESP-2). Plain functions taking the actor.
+
+Decisions are guarded state transitions (UPDATE ... WHERE status = 'pending'), so that two managers
+deciding the same requests at once produce one decision, one history entry and one e-mail each.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from flask import abort, current_app
+from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from .. import clock, events
+from ..accounts.models import AccountKind, AccountStatus, User
+from ..database import transaction
+from ..extensions import db
+from ..history import services as history
+from ..history.models import HistoryEntry
+from ..mail.outbox import absolute_url, queue
+from ..permissions import can
+from ..structures.models import Structure, StructureStatus
+from .models import Membership, MembershipStatus, Role
+from .queries import managed_structure_ids
+from .spaces import default_spaces
+
+# The roles a manager may give (SPEC RAT-3, RAT-6, RAT-8): the primary role is only transferred.
+ASSIGNABLE_ROLES = (Role.SECONDARY, Role.MEMBER)
+MAX_BATCH = 5000
+
+
+class MembershipError(Exception):
+    def __init__(self, errors: dict[str, str] | str):
+        self.errors = {"": errors} if isinstance(errors, str) else errors
+        super().__init__("; ".join(self.errors.values()))
+
+
+@dataclass
+class DecisionReport:
+    decided: list[int] = field(default_factory=list)  # ids actually changed by this call
+    skipped: int = 0  # already processed, not the actor's to decide, or unknown
+
+
+def _snapshot(m: Membership, structure: Structure, user: User) -> dict:
+    """What the history's detail view (HIS-3) shows of a request, frozen at decision time."""
+    return {"membership_id": m.id, "structure": structure.designation, "identifier": structure.identifier,
+            "user": f"{user.first_name} {user.last_name}", "login_email": user.login_email,
+            "role": Role(m.role).label, "comment": m.comment, "requested_at": m.created_at.isoformat()}
+
+
+def _open_membership(user_id: int, structure_id: int) -> Membership | None:
+    return db.session.execute(
+        select(Membership).where(Membership.user_id == user_id, Membership.structure_id == structure_id,
+                                 Membership.status.in_([MembershipStatus.PENDING, MembershipStatus.VALIDATED]))
+    ).scalar_one_or_none()
+
+
+def _check_role(role: str) -> Role:
+    if role not in {r.value for r in ASSIGNABLE_ROLES}:
+        raise MembershipError({"role": "Choisissez le rôle : gestionnaire secondaire ou utilisateur simple."})
+    return Role(role)
+
+
+def _insert_guarded(membership: Membership) -> None:
+    try:
+        with db.session.begin_nested():
+            db.session.add(membership)
+            db.session.flush()
+    except IntegrityError:  # a concurrent request for the same user and structure won
+        raise MembershipError("Une demande ou un rattachement existe déjà pour cette structure.")
+
+
+# ------------------------------------------------------------------ the user's side (RAT-1, RAT-2)
+
+
+def find_structure(identifier_type: str, identifier: str) -> Structure | None:
+    """An active structure by its exact identifier (RAT-1: a user finds it by its identifier)."""
+    from ..structures.identifiers import normalize
+
+    return db.session.execute(
+        select(Structure).where(Structure.identifier_type == identifier_type,
+                                Structure.identifier == normalize(identifier_type, identifier),
+                                Structure.status == StructureStatus.ACTIVE)
+    ).scalar_one_or_none()
+
+
+def request_membership(actor: User, structure: Structure, *, role: str = Role.MEMBER, comment: str = "") -> Membership:
+    if not can(actor, "membership.request", structure):
+        raise MembershipError("Vous ne pouvez pas demander de rattachement à cette structure.")
+    wanted = _check_role(role)
+    with transaction():
+        existing = _open_membership(actor.id, structure.id)
+        if existing is not None:  # SPEC RAT-8: one pending request per user and structure
+            raise MembershipError("Vous êtes déjà rattaché à cette structure." if existing.status ==
+                                  MembershipStatus.VALIDATED else
+                                  "Vous avez déjà une demande en cours pour cette structure.")
+        membership = Membership(user_id=actor.id, structure_id=structure.id, role=wanted,
+                                status=MembershipStatus.PENDING, comment=comment.strip(), decision_reason="",
+                                created_at=clock.now(), granted_spaces=[])
+        _insert_guarded(membership)
+        events.emit("membership.requested", actor=actor, membership_id=membership.id, structure_id=structure.id)
+    return membership
+
+
+def cancel_request(actor: User, membership: Membership) -> bool:
+    """The requester withdraws a pending request; False if it was decided meanwhile."""
+    if membership.user_id != actor.id:
+        abort(404)
+    with transaction():
+        done = db.session.execute(
+            update(Membership).where(Membership.id == membership.id, Membership.status == MembershipStatus.PENDING)
+            .values(status=MembershipStatus.CANCELLED, decided_at=clock.now(), decided_by_id=actor.id)
+        ).rowcount == 1
+        if done:
+            events.emit("membership.cancelled", actor=actor, membership_id=membership.id)
+    return done
+
+
+# ------------------------------------------------------------------ the managers' side (RAT-3..5, RAT-8)
+
+
+def decidable(actor: User):
+    """SELECT of the pending requests `actor` may decide: their structures, never their own (RAT-8)."""
+    return select(Membership).where(
+        Membership.status == MembershipStatus.PENDING,
+        Membership.structure_id.in_(managed_structure_ids(actor)),
+        Membership.user_id != actor.id,
+    )
+
+
+def decide(actor: User, ids: list[int], *, accept: bool, reason: str = "", role: str | None = None) -> DecisionReport:
+    """Validate or refuse pending requests, one or many (RAT-4); refusing needs a reason.
+
+    Each request actually decided gets its history entry and its e-mail, in the same transaction.
+    """
+    reason = (reason or "").strip()
+    if not accept and not reason:
+        raise MembershipError({"reason": "Le motif du refus est obligatoire."})
+    new_role = _check_role(role) if role else None
+    ids = sorted({int(i) for i in ids})[:MAX_BATCH]
+    report = DecisionReport()
+    if not ids:
+        return report
+    now = clock.now()
+    status = MembershipStatus.VALIDATED if accept else MembershipStatus.REFUSED
+    values = {"status": status, "decided_at": now, "decided_by_id": actor.id,
+              "decision_reason": "" if accept else reason}
+    if new_role:
+        values["role"] = new_role
+    with transaction():
+        decided_ids = []
+        for chunk in _chunks(ids, 500):  # bound the IN list for the database
+            mine = decidable(actor).where(Membership.id.in_(chunk)).with_only_columns(Membership.id)
+            decided_ids += db.session.execute(
+                update(Membership).where(Membership.id.in_(mine), Membership.status == MembershipStatus.PENDING)
+                .values(**values).returning(Membership.id)
+            ).scalars().all()
+        report.decided = sorted(decided_ids)
+        report.skipped = len(ids) - len(decided_ids)
+        if decided_ids:
+            _after_decision(actor, report.decided, accept, reason, now)
+    return report
+
+
+def _after_decision(actor, ids, accept, reason, now) -> None:
+    rows = []
+    for chunk in _chunks(ids, 500):
+        rows += db.session.execute(
+            select(Membership, Structure, User).join(Structure, Membership.structure_id == Structure.id)
+            .join(User, Membership.user_id == User.id).where(Membership.id.in_(chunk))
+            .execution_options(populate_existing=True)
+        ).all()
+    grants, entries = [], []
+    for m, structure, user in rows:
+        if accept:
+            m.granted_spaces = default_spaces(structure, m.role)
+            grants.append({"id": m.id, "granted_spaces": m.granted_spaces})
+        entries.append({
+            "structure_id": structure.id, "at": now, "actor_id": actor.id,
+            "action": "membership.validated" if accept else "membership.refused",
+            "comment": history.VALIDATED if accept else history.REFUSED,
+            "summary": (f"Demande de rattachement de {user.full_name} validée ({Role(m.role).label.lower()})"
+                        if accept else f"Demande de rattachement de {user.full_name} refusée : {reason}"),
+            "subject_user_id": user.id, "detail": {"request": _snapshot(m, structure, user), "reason": reason},
+        })
+        queue(user.contact_email, "membership_validated" if accept else "membership_refused",
+              user=user, structure=structure, membership=m, reason=reason,
+              link=absolute_url("accounts.my_account"))
+        events.emit("membership.validated" if accept else "membership.refused", actor=actor, membership_id=m.id,
+                    user_id=user.id, structure_id=structure.id, role=str(m.role),
+                    default_spaces=list(m.granted_spaces or []))
+    if grants:
+        db.session.execute(update(Membership), grants)
+    db.session.execute(insert(HistoryEntry), entries)
+
+
+def _chunks(items: list, size: int):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+# ------------------------------------------------------------------ direct attachment (RAT-6)
+
+
+def search_users(actor: User, *, last_name: str = "", first_name: str = "", email: str = "", limit: int = 50):
+    """People a manager may attach: at least one criterion; active or awaiting activation."""
+    criteria = [c.strip() for c in (last_name, first_name, email)]
+    if not any(criteria):
+        raise MembershipError("Saisissez au moins un critère de recherche.")
+    if not can(actor, "membership.search_users"):
+        abort(403)
+    stmt = select(User).where(User.kind == AccountKind.PERSON,
+                              User.status.in_([AccountStatus.ACTIVE, AccountStatus.PENDING]))
+    for column, value in ((User.last_name, criteria[0]), (User.first_name, criteria[1]),
+                          (User.login_email, criteria[2])):
+        if value:
+            escaped = value.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            stmt = stmt.where(func.lower(column).like(f"%{escaped}%", escape="\\"))
+    return db.session.execute(
+        stmt.order_by(func.lower(User.last_name), func.lower(User.first_name), User.id).limit(limit)
+    ).scalars().all()
+
+
+def attach_user(actor: User, structure: Structure, user: User, *, role: str, start_date: date | None = None,
+                comment: str = "") -> Membership:
+    """A manager attaches someone who did not ask; the person is told by e-mail (RAT-6, NOT-1)."""
+    if not can(actor, "membership.attach", structure):
+        abort(404 if not can(actor, "structure.view", structure) else 403)
+    wanted = _check_role(role)
+    if user.kind != AccountKind.PERSON or user.status == AccountStatus.DEACTIVATED:
+        raise MembershipError({"user_id": "Ce compte ne peut pas être rattaché."})
+    with transaction():
+        existing = _open_membership(user.id, structure.id)
+        if existing is not None:
+            raise MembershipError({"user_id": f"{user.full_name} est déjà rattaché à cette structure."
+                                   if existing.status == MembershipStatus.VALIDATED else
+                                   f"{user.full_name} a déjà une demande en cours : traitez-la depuis "
+                                   "« Les demandes de rattachement »."})
+        now = clock.now()
+        membership = Membership(user_id=user.id, structure_id=structure.id, role=wanted,
+                                status=MembershipStatus.VALIDATED, comment=comment.strip(), decision_reason="",
+                                start_date=start_date or now.date(), created_at=now, decided_at=now,
+                                decided_by_id=actor.id, granted_spaces=default_spaces(structure, wanted))
+        _insert_guarded(membership)
+        history.record(structure.id, actor, "membership.attached", comment=history.VALIDATED, subject_user=user,
+                       summary=f"{user.full_name} rattaché à la structure ({wanted.label.lower()})",
+                       detail={"request": _snapshot(membership, structure, user)})
+        queue(user.contact_email, "membership_attached", user=user, structure=structure, membership=membership,
+              actor=actor, link=absolute_url("accounts.my_account"))
+        events.emit("membership.validated", actor=actor, membership_id=membership.id, user_id=user.id,
+                    structure_id=structure.id, role=str(wanted), default_spaces=membership.granted_spaces)
+    return membership
+
+
+# ------------------------------------------------------------------ removal (RAT-7)
+
+
+def remove(actor: User, structure: Structure, ids: list[int]) -> int:
+    """Remove validated memberships of `structure`, at structure level; never the primary manager's."""
+    if not can(actor, "membership.remove", structure):
+        abort(404 if not can(actor, "structure.view", structure) else 403)
+    ids = sorted({int(i) for i in ids})[:MAX_BATCH]
+    with transaction():
+        rows = db.session.execute(
+            select(Membership, User).join(User, Membership.user_id == User.id).where(
+                Membership.id.in_(ids), Membership.structure_id == structure.id,
+                Membership.status == MembershipStatus.VALIDATED)
+        ).all()
+        if any(m.role == Role.PRIMARY for m, _ in rows):  # SPEC TRF-1
+            raise MembershipError("Le rattachement du gestionnaire principal ne peut pas être supprimé : "
+                                  "transférez d'abord son rôle.")
+        removed = 0
+        for m, user in rows:
+            done = db.session.execute(
+                update(Membership).where(Membership.id == m.id, Membership.status == MembershipStatus.VALIDATED)
+                .values(status=MembershipStatus.REMOVED, decided_at=clock.now(), decided_by_id=actor.id)
+            ).rowcount
+            if done:
+                removed += 1
+                history.record(structure.id, actor, "membership.removed", comment=history.REMOVED,
+                               subject_user=user, summary=f"Rattachement de {user.full_name} supprimé",
+                               detail={"request": _snapshot(m, structure, user)})
+                events.emit("membership.removed", actor=actor, membership_id=m.id, user_id=user.id,
+                            structure_id=structure.id)
+    return removed
+
+
+# ------------------------------------------------------------------ expiry (RAT-8)
+
+
+def expire_pending() -> int:
+    """Refuse the requests left pending longer than MEMBERSHIP_REQUEST_TTL, telling each requester."""
+    ttl = current_app.config["MEMBERSHIP_REQUEST_TTL"]
+    now = clock.now()
+    reason = f"Demande expirée : sans réponse des gestionnaires dans un délai de {ttl.days} jours."
+    with transaction():
+        ids = db.session.execute(
+            update(Membership).where(Membership.status == MembershipStatus.PENDING,
+                                     Membership.created_at <= now - ttl)
+            .values(status=MembershipStatus.REFUSED, decided_at=now, decision_reason=reason)
+            .returning(Membership.id)
+        ).scalars().all()
+        for chunk in _chunks(sorted(ids), 500):
+            for m, structure, user in db.session.execute(
+                select(Membership, Structure, User).join(Structure, Membership.structure_id == Structure.id)
+                .join(User, Membership.user_id == User.id).where(Membership.id.in_(chunk))
+            ).all():
+                history.record(structure.id, None, "membership.expired", comment=history.REFUSED, subject_user=user,
+                               summary=f"Demande de rattachement de {user.full_name} expirée",
+                               detail={"request": _snapshot(m, structure, user), "reason": reason})
+                queue(user.contact_email, "membership_expired", user=user, structure=structure, days=ttl.days,
+                      link=absolute_url("accounts.my_account"))
+                events.emit("membership.refused", actor=None, membership_id=m.id, user_id=user.id,
+                            structure_id=structure.id, role=str(m.role), default_spaces=[])
+    return len(ids)
+
+
+def pending_for_user(user: User) -> list[Membership]:
+    return db.session.execute(
+        select(Membership).where(Membership.user_id == user.id, Membership.status == MembershipStatus.PENDING)
+    ).scalars().all()
+
+
+def open_memberships_of(user: User):
+    return select(Membership).where(
+        Membership.user_id == user.id,
+        or_(Membership.status == MembershipStatus.VALIDATED, Membership.status == MembershipStatus.PENDING))

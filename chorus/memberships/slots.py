@@ -1,0 +1,44 @@
+"""Data of the blocks this module adds to other pages (Mon compte, dashboard, structure record)."""
+from __future__ import annotations
+
+from flask_login import current_user
+from sqlalchemy import case, func, select
+
+from ..accounts.models import User
+from ..extensions import db
+from ..permissions import allowed, can
+from ..structures.models import Structure
+from .models import Membership, MembershipStatus, Role
+from .services import decidable, open_memberships_of
+
+
+def my_memberships(user) -> dict:
+    """SPEC ACC-5, RAT-2: the user's memberships with role and status; pending ones can be cancelled."""
+    memberships = db.session.execute(
+        open_memberships_of(user).join(Structure, Membership.structure_id == Structure.id)
+        .order_by(Membership.status.desc(), func.lower(Structure.designation))
+    ).scalars().all()
+    return {"memberships": memberships}
+
+
+def dashboard(user) -> dict:
+    pending = db.session.execute(select(func.count()).select_from(decidable(user).subquery())).scalar_one()
+    structures = db.session.execute(
+        select(Structure.id, Structure.designation).where(allowed(user, "structure.edit", Structure))
+        .order_by(func.lower(Structure.designation)).limit(500)
+    ).all()
+    return {"pending_count": pending, "managed": structures}
+
+
+def structure_users(structure) -> dict | None:
+    """"Utilisateurs rattachés à la structure", for its managers, with removal checkboxes (RAT-7)."""
+    if not can(current_user, "structure.members", structure):
+        return None
+    rows = db.session.execute(
+        select(Membership).join(User, Membership.user_id == User.id).where(
+            Membership.structure_id == structure.id, Membership.status == MembershipStatus.VALIDATED)
+        .order_by(case({Role.PRIMARY.value: 0, Role.SECONDARY.value: 1}, value=Membership.role, else_=2),
+                  func.lower(User.last_name), func.lower(User.first_name))
+    ).scalars().all()
+    return {"structure": structure, "members": rows, "primary": Role.PRIMARY,
+            "can_manage": can(current_user, "membership.remove", structure)}

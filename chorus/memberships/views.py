@@ -1,0 +1,228 @@
+"""Membership screens: ask to join (Mon compte), process requests, attach and remove users (SPEC RAT)."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from ..accounts.models import User
+from ..extensions import db
+from ..permissions import can, require
+from ..structures.models import Structure
+from ..structures.services import get_for
+from ..web import form_error, is_htmx, redirect_to, render
+from . import services
+from .forms import AttachForm, DecisionForm, FindStructureForm, RequestForm, UserSearchForm
+from .models import Membership, MembershipStatus, Role
+
+bp = Blueprint("memberships", __name__)
+
+PAGE_SIZE = 100
+
+
+def _errors_to(form, error: services.MembershipError) -> None:
+    for name, message in error.errors.items():
+        field = getattr(form, name, None) if name else None
+        if field is not None:
+            field.errors = list(field.errors) + [message]
+        else:
+            form.form_errors.append(message)
+
+
+def _ids() -> list[int]:
+    return [int(v) for v in request.form.getlist("ids") if v.isdigit()]
+
+
+# ------------------------------------------------------------------ the user (RAT-1, RAT-2)
+
+
+@bp.route("/mon-compte/rattachements/nouveau", methods=["GET", "POST"])
+def request_new():
+    """Find a structure by its identifier, then ask to be attached to it."""
+    find = FindStructureForm(request.args, meta={"csrf": False})
+    structure, searched = None, "identifier" in request.args
+    if searched and find.validate():
+        structure = services.find_structure(find.identifier_type.data, find.identifier.data)
+        if structure is None:
+            find.identifier.errors = ["Aucune structure active n'a cet identifiant."]
+    form = RequestForm(structure_id=structure.id if structure else None)
+    if request.method == "POST":
+        structure = db.session.get(Structure, request.form.get("structure_id", type=int) or 0)
+        if structure is None or not structure.is_active:
+            abort(404)
+        if form.validate():
+            try:
+                services.request_membership(current_user, structure, role=form.role.data, comment=form.comment.data)
+            except services.MembershipError as e:
+                _errors_to(form, e)
+            else:
+                flash(f"Votre demande de rattachement à {structure.designation} est envoyée à ses gestionnaires.",
+                      "success")
+                return redirect_to(url_for("accounts.my_account"))
+        return form_error("memberships/request.html", find=find, form=form, structure=structure, searched=True)
+    return render("memberships/request.html", find=find, form=form, structure=structure, searched=searched)
+
+
+@bp.post("/mon-compte/rattachements/<int:membership_id>/annuler")
+def cancel(membership_id):
+    membership = db.session.get(Membership, membership_id)
+    if membership is None:
+        abort(404)
+    if services.cancel_request(current_user, membership):
+        flash("Votre demande de rattachement est annulée.", "success")
+    else:
+        flash("Cette demande a déjà été traitée : elle ne peut plus être annulée.", "info")
+    return redirect_to(url_for("accounts.my_account"))
+
+
+# ------------------------------------------------------------------ the managers (RAT-3..5)
+
+
+@bp.get("/gestionnaire/rattachements")
+def pending():
+    """"Les demandes de rattachement à une structure": every pending request the manager may decide."""
+    require(current_user, "membership.decide_any")
+    return _render_pending()
+
+
+def _render_pending(status=200, reason_error=None):
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    query = services.decidable(current_user)
+    structure_id = request.args.get("structure", type=int)
+    if structure_id:
+        query = query.where(Membership.structure_id == structure_id)
+    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = db.session.execute(
+        query.join(Structure, Membership.structure_id == Structure.id).join(User, Membership.user_id == User.id)
+        .add_columns(Structure, User).order_by(Membership.created_at, Membership.id)
+        .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+    ).all()
+    context = {"rows": rows, "total": total, "page": page, "pages": max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1),
+               "reason_error": reason_error, "structure_id": structure_id}
+    if is_htmx() and request.headers.get("HX-Target") == "demandes":
+        return render("memberships/pending.html", status=status, block="requests", **context)
+    return render("memberships/pending.html", status=status, **context)
+
+
+@bp.post("/gestionnaire/rattachements")
+def decide_many():
+    """Validate or refuse the checked requests (SPEC RAT-4)."""
+    require(current_user, "membership.decide_any")
+    accept = request.form.get("action") == "valider"
+    ids = _ids()
+    if not ids:
+        flash("Cochez au moins une demande.", "error")
+        return _after_bulk()
+    try:
+        report = services.decide(current_user, ids, accept=accept, reason=request.form.get("reason", ""))
+    except services.MembershipError as e:
+        return _render_pending(status=422, reason_error=e.errors.get("reason"))
+    _flash_report(report, accept)
+    return _after_bulk()
+
+
+def _after_bulk():
+    if is_htmx():
+        return _render_pending()
+    return redirect_to(url_for("memberships.pending"))
+
+
+def _flash_report(report, accept):
+    n = len(report.decided)
+    if n:
+        verb = "validée" if accept else "refusée"
+        flash(f"{n} demande{'s' if n > 1 else ''} {verb}{'s' if n > 1 else ''} ; "
+              f"{'les demandeurs sont prévenus' if n > 1 else 'le demandeur est prévenu'} par courriel.", "success")
+    if report.skipped:
+        flash(f"{report.skipped} demande{'s' if report.skipped > 1 else ''} déjà traitée"
+              f"{'s' if report.skipped > 1 else ''} ou hors de votre périmètre : rien n'a changé pour "
+              f"{'elles' if report.skipped > 1 else 'elle'}.", "info")
+
+
+@bp.route("/gestionnaire/rattachements/<int:membership_id>", methods=["GET", "POST"])
+def decide_one(membership_id):
+    """The request screen (SPEC RAT-3): structure, user, role, comment; Valider, Refuser, Retour."""
+    membership = db.session.get(Membership, membership_id)
+    if membership is None or not can(current_user, "structure.members", membership.structure):
+        abort(404)
+    form = DecisionForm(data={"role": membership.role if membership.role != Role.PRIMARY else Role.MEMBER})
+    decidable = membership.status == MembershipStatus.PENDING and membership.user_id != current_user.id
+    if request.method == "POST" and decidable and form.validate():
+        accept = request.form.get("action") == "valider"
+        try:
+            report = services.decide(current_user, [membership.id], accept=accept, reason=form.reason.data,
+                                     role=form.role.data if accept else None)
+        except services.MembershipError as e:
+            _errors_to(form, e)
+        else:
+            _flash_report(report, accept)
+            return redirect_to(url_for("memberships.pending"))
+    status = 422 if request.method == "POST" else 200
+    return render("memberships/decide.html", status=status, membership=membership, form=form, decidable=decidable,
+                  own=membership.user_id == current_user.id)
+
+
+# ------------------------------------------------------------------ attach and remove (RAT-6, RAT-7)
+
+
+@bp.get("/gestionnaire/rattacher")
+def attach_choose():
+    """From the dashboard: choose which structure to attach a user to."""
+    structure_id = request.args.get("structure", type=int)
+    if structure_id:
+        return redirect(url_for("memberships.attach", structure_id=structure_id), 303)
+    return redirect(url_for("dashboard.index"), 303)
+
+
+@bp.route("/structures/<int:structure_id>/rattacher", methods=["GET", "POST"])
+def attach(structure_id):
+    """"Rattacher un utilisateur": search (one criterion at least), then role, start date, comment."""
+    structure = get_for(current_user, structure_id, "membership.attach")
+    search = UserSearchForm(request.args, meta={"csrf": False})
+    form = AttachForm()
+    results, search_error = None, None
+    if any(request.args.get(k) for k in ("last_name", "first_name", "email")) or "rechercher" in request.args:
+        if search.validate():
+            try:
+                results = services.search_users(current_user, last_name=search.last_name.data or "",
+                                                first_name=search.first_name.data or "",
+                                                email=search.email.data or "")
+            except services.MembershipError as e:
+                search_error = e.errors[""]
+    if request.method == "POST":
+        if form.validate():
+            user = db.session.get(User, int(form.user_id.data)) if form.user_id.data.isdigit() else None
+            if user is None:
+                form.user_id.errors = ["Choisissez l'utilisateur à rattacher."]
+            else:
+                try:
+                    services.attach_user(current_user, structure, user, role=form.role.data,
+                                         start_date=form.start_date.data, comment=form.comment.data)
+                except services.MembershipError as e:
+                    _errors_to(form, e)
+                else:
+                    flash(f"{user.full_name} est rattaché à {structure.designation} ; un courriel l'en informe.",
+                          "success")
+                    return redirect_to(url_for("structures.view", structure_id=structure.id) + "#s-users")
+        chosen = db.session.get(User, int(form.user_id.data)) if (form.user_id.data or "").isdigit() else None
+        return form_error("memberships/attach.html", structure=structure, search=search, form=form,
+                          results=[chosen] if chosen else results, search_error=search_error)
+    return render("memberships/attach.html", structure=structure, search=search, form=form, results=results,
+                  search_error=search_error)
+
+
+@bp.post("/structures/<int:structure_id>/rattachements/supprimer")
+def remove(structure_id):
+    """"Supprimer rattachements": one or many, at structure level (SPEC RAT-7)."""
+    structure = get_for(current_user, structure_id, "membership.remove")
+    ids = _ids()
+    if not ids:
+        flash("Cochez au moins un utilisateur.", "error")
+    else:
+        try:
+            n = services.remove(current_user, structure, ids)
+        except services.MembershipError as e:
+            flash(e.errors[""], "error")
+        else:
+            flash(f"{n} rattachement{'s' if n > 1 else ''} supprimé{'s' if n > 1 else ''}.", "success")
+    return redirect_to(url_for("structures.view", structure_id=structure.id) + "#s-users")

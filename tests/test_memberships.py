@@ -1,0 +1,353 @@
+"""Memberships: requests, decisions one by one or in bulk, direct attachment, removal, expiry (SPEC RAT)."""
+from __future__ import annotations
+
+import threading
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import func, insert, select
+
+from chorus import clock
+from chorus.database import transaction
+from chorus.extensions import db
+from chorus.history.models import HistoryEntry
+from chorus.hookspecs import hookimpl
+from chorus.mail.models import OutboxMessage
+from chorus.memberships import services
+from chorus.memberships.models import Membership
+from helpers import PASSWORD, attach, fresh, make_structure, page
+
+
+@pytest.fixture
+def world(app, accounts):
+    """A public structure (manager Sophie, secondary Karim) and a private one, and a requester, Lucas."""
+    admin = accounts.create("admin@dgfip.example", is_admin=True)
+    manager = accounts.create("sophie@commune.example", first_name="Sophie", last_name="Lemoine")
+    secondary = accounts.create("karim@commune.example", first_name="Karim", last_name="Benali")
+    requester = accounts.create("lucas@commune.example", first_name="Lucas", last_name="Garnier")
+    commune = make_structure(manager, "Commune de Saint-Exemple", public=True, admin=admin)
+    attach(commune, secondary, "secondary")
+    atelier = make_structure(accounts.create("paul@atelier.example", last_name="Dupont"), "Atelier Dupont")
+    return type("World", (), dict(admin=admin, manager=manager, secondary=secondary, requester=requester,
+                                  commune=commune, atelier=atelier))
+
+
+def client_as(app, email):
+    client = app.test_client()
+    response = client.post("/connexion", data={"email": email, "password": PASSWORD})
+    assert response.status_code == 303
+    return client
+
+
+def memberships_of(user, structure):
+    fresh()
+    return db.session.execute(select(Membership).where(Membership.user_id == user.id,
+                                                       Membership.structure_id == structure.id)).scalars().all()
+
+
+def count(model, *where):
+    fresh()
+    return db.session.execute(select(func.count()).select_from(model).where(*where)).scalar_one()
+
+
+# ------------------------------------------------------------------ asking (RAT-1, RAT-2, RAT-8)
+
+
+def test_a_user_finds_a_structure_by_identifier_and_asks_to_join(app, world):
+    client = client_as(app, "lucas@commune.example")
+    siret = world.commune.identifier
+    found = page(client.get("/mon-compte/rattachements/nouveau",
+                            query_string={"identifier_type": "SIRET", "identifier": f"{siret[:9]} {siret[9:]}"}))
+    assert "Commune de Saint-Exemple" in found and "Envoyer la demande" in found
+    unknown = page(client.get("/mon-compte/rattachements/nouveau",
+                              query_string={"identifier_type": "SIRET", "identifier": "12345678901234"}))
+    assert "Aucune structure active n'a cet identifiant." in unknown
+    response = client.post("/mon-compte/rattachements/nouveau", data={
+        "structure_id": world.commune.id, "role": "secondary", "comment": "Service des finances"})
+    assert response.status_code == 303
+    [m] = memberships_of(world.requester, world.commune)
+    assert (m.status, m.role, m.comment) == ("pending", "secondary", "Service des finances")
+    html = page(client.get("/mon-compte"))  # SPEC RAT-2
+    assert "Commune de Saint-Exemple" in html and "En cours de validation" in html
+
+    again = client.post("/mon-compte/rattachements/nouveau", data={"structure_id": world.commune.id,
+                                                                    "role": "member", "comment": ""})
+    assert again.status_code == 422  # SPEC RAT-8: one pending request per user and structure
+    assert "Vous avez déjà une demande en cours pour cette structure." in page(again)
+    assert client.post("/mon-compte/rattachements/nouveau", data={
+        "structure_id": world.commune.id, "role": "primary"}).status_code == 422  # no asking for primary
+
+
+def test_the_requester_cancels_a_pending_request(app, world):
+    m = services.request_membership(world.requester, world.commune, comment="")
+    client = client_as(app, "lucas@commune.example")
+    assert client.post(f"/mon-compte/rattachements/{m.id}/annuler").status_code == 303
+    assert memberships_of(world.requester, world.commune)[0].status == "cancelled"
+    assert "Cette demande a déjà été traitée" in page(client.post(
+        f"/mon-compte/rattachements/{m.id}/annuler", follow_redirects=True))
+    # Someone else's request cannot be cancelled (404), and a new request is possible again.
+    other = client_as(app, "karim@commune.example")
+    m2 = services.request_membership(world.requester, world.commune, comment="")
+    assert other.post(f"/mon-compte/rattachements/{m2.id}/annuler").status_code == 404
+
+
+# ------------------------------------------------------------------ deciding (RAT-3..5, HIS-1..3, ESP-2)
+
+
+def test_manager_validates_a_request_with_another_role(app, world, outbox):
+    m = services.request_membership(world.requester, world.commune, role="member", comment="Agent comptable")
+    client = client_as(app, "sophie@commune.example")
+    screen = page(client.get(f"/gestionnaire/rattachements/{m.id}"))  # SPEC RAT-3
+    for text in ("Commune de Saint-Exemple", "Lucas Garnier", "lucas@commune.example", "Agent comptable",
+                 "Gestionnaire secondaire", "Valider", "Refuser", "Retour"):
+        assert text in screen
+    response = client.post(f"/gestionnaire/rattachements/{m.id}", data={"action": "valider", "role": "secondary"})
+    assert response.status_code == 303
+    [m] = memberships_of(world.requester, world.commune)
+    assert (m.status, m.role, m.decided_by_id) == ("validated", "secondary", world.manager.id)
+    # SPEC ESP-2: a secondary manager of a public structure
+    assert m.granted_spaces == ["SOLLICITATIONS_EMISES", "SOLLICITATIONS_RECUES", "FACTURES_EMISES",
+                                "FACTURES_RECUES", "ACTIVITES_GESTIONNAIRE"]
+    mail = outbox.last("lucas@commune.example")  # SPEC RAT-5
+    assert "validé" in mail.subject and "gestionnaire secondaire" in mail.body
+    entry = db.session.execute(select(HistoryEntry).where(HistoryEntry.action == "membership.validated")).scalar_one()
+    assert entry.comment == "Validée" and entry.actor_id == world.manager.id  # SPEC HIS-2
+    detail = page(client.get(f"/structures/{world.commune.id}/historique/{entry.id}"))  # SPEC HIS-3
+    assert "Demande de rattachement" in detail and "Agent comptable" in detail and "lucas@commune.example" in detail
+    # The new secondary manager now has the managers' space.
+    assert ">Activités du gestionnaire</a>" in page(client_as(app, "lucas@commune.example").get("/mon-compte"))
+
+
+def test_refusing_needs_a_reason_which_the_user_receives(app, world, outbox):
+    m = services.request_membership(world.requester, world.commune, comment="")
+    client = client_as(app, "karim@commune.example")  # a secondary manager decides too
+    empty = client.post(f"/gestionnaire/rattachements/{m.id}", data={"action": "refuser", "reason": "  "})
+    assert empty.status_code == 422 and "Le motif du refus est obligatoire." in page(empty)
+    assert memberships_of(world.requester, world.commune)[0].status == "pending"
+    client.post(f"/gestionnaire/rattachements/{m.id}", data={"action": "refuser", "reason": "Inconnu du service"})
+    [m] = memberships_of(world.requester, world.commune)
+    assert (m.status, m.decision_reason, m.granted_spaces) == ("refused", "Inconnu du service", [])
+    mail = outbox.last("lucas@commune.example")
+    assert "refusée" in mail.subject and "Motif : Inconnu du service" in mail.body
+    assert db.session.execute(select(HistoryEntry.comment).where(
+        HistoryEntry.action == "membership.refused")).scalar_one() == "Refusée"
+
+
+def test_a_processed_request_is_not_decided_twice(app, world, outbox):
+    m = services.request_membership(world.requester, world.commune, comment="")
+    services.decide(world.manager, [m.id], accept=True)
+    report = services.decide(world.secondary, [m.id], accept=False, reason="Trop tard")
+    assert report.decided == [] and report.skipped == 1
+    assert memberships_of(world.requester, world.commune)[0].status == "validated"
+    assert len(outbox.all("lucas@commune.example")) == 1
+    assert count(HistoryEntry, HistoryEntry.action.like("membership.%")) == 1
+
+
+def test_managers_see_and_decide_only_their_structures_requests(app, world, accounts):
+    # SPEC MGR-2
+    mine = services.request_membership(world.requester, world.commune, comment="")
+    theirs = services.request_membership(world.requester, world.atelier, comment="")
+    client = client_as(app, "sophie@commune.example")
+    html = page(client.get("/gestionnaire/rattachements"))
+    assert f'value="{mine.id}"' in html and f'value="{theirs.id}"' not in html and "1 demande en attente" in html
+    assert client.get(f"/gestionnaire/rattachements/{theirs.id}").status_code == 404
+    client.post("/gestionnaire/rattachements", data={"ids": [mine.id, theirs.id], "action": "valider"})
+    assert memberships_of(world.requester, world.atelier)[0].status == "pending"
+    assert memberships_of(world.requester, world.commune)[0].status == "validated"
+
+
+def test_no_one_grants_the_primary_role(world):
+    # SPEC RAT-8: a secondary manager cannot grant the primary role (nor can anyone: it is transferred)
+    m = services.request_membership(world.requester, world.commune, comment="")
+    with pytest.raises(services.MembershipError):
+        services.decide(world.secondary, [m.id], accept=True, role="primary")
+    with pytest.raises(services.MembershipError):
+        services.attach_user(world.manager, world.commune, world.admin, role="primary")
+    assert memberships_of(world.requester, world.commune)[0].status == "pending"
+
+
+def test_a_manager_never_decides_their_own_request(app, world):
+    # SPEC RAT-8: the request is hidden from its author's list and refused by the service
+    other = make_structure(world.secondary, "Atelier Benali")
+    m = services.request_membership(world.manager, other, comment="")  # Sophie asks to join Karim's structure
+    attach(world.commune, world.requester, "secondary")  # Lucas, a manager elsewhere, cannot decide it either
+    report = services.decide(world.manager, [m.id], accept=True)
+    assert report.decided == [] and memberships_of(world.manager, other)[0].status == "pending"
+    assert services.decide(world.requester, [m.id], accept=True).decided == []
+    assert services.decide(world.secondary, [m.id], accept=True).decided == [m.id]
+
+
+def test_bulk_decisions_with_checkboxes(app, world, accounts, outbox):
+    # SPEC RAT-4: validate and refuse several requests at once
+    people = [accounts.create(f"agent{i}@commune.example", last_name=f"Agent{i}") for i in range(4)]
+    ids = [services.request_membership(p, world.commune, comment="").id for p in people]
+    client = client_as(app, "sophie@commune.example")
+    no_reason = client.post("/gestionnaire/rattachements", data={"ids": ids[:2], "action": "refuser"},
+                            headers={"HX-Request": "true", "HX-Target": "demandes"})
+    assert no_reason.status_code == 422 and "Le motif du refus est obligatoire." in page(no_reason)
+    assert "<html" not in page(no_reason)
+    refused = client.post("/gestionnaire/rattachements", data={"ids": ids[:2], "action": "refuser",
+                                                               "reason": "Hors périmètre"})
+    assert refused.status_code == 303
+    validated = client.post("/gestionnaire/rattachements", data={"ids": ids[2:], "action": "valider"},
+                            headers={"HX-Request": "true", "HX-Target": "demandes"})
+    html = page(validated)
+    assert "2 demandes validées" in html and "Aucune demande de rattachement en attente." in html
+    fresh()
+    statuses = db.session.execute(select(Membership.status).where(Membership.id.in_(ids)).order_by(
+        Membership.id)).scalars().all()
+    assert statuses == ["refused", "refused", "validated", "validated"]
+    assert len(outbox.all()) == 4
+
+
+# ------------------------------------------------------------------ direct attachment (RAT-6)
+
+
+def test_manager_attaches_a_user_who_did_not_ask(app, world, outbox):
+    client = client_as(app, "sophie@commune.example")
+    url = f"/structures/{world.commune.id}/rattacher"
+    assert "Saisissez au moins un critère de recherche." in page(client.get(url, query_string={"rechercher": "1"}))
+    found = page(client.get(url, query_string={"last_name": "garn"}))
+    assert "Lucas Garnier" in found and "Sophie" not in found.split("Utilisateur à rattacher")[-1]
+    response = client.post(url, data={"user_id": world.requester.id, "role": "member",
+                                      "start_date": "2026-12-01", "comment": "Bienvenue"})
+    assert response.status_code == 303
+    [m] = memberships_of(world.requester, world.commune)
+    assert (m.status, m.role, m.start_date, m.decided_by_id) == ("validated", "member", date(2026, 12, 1),
+                                                                 world.manager.id)
+    mail = outbox.last("lucas@commune.example")
+    assert "vous êtes rattaché" in mail.subject and "01/12/2026" in mail.body and "Sophie Lemoine" in mail.body
+    assert "Lucas Garnier" in page(client.get(f"/structures/{world.commune.id}"))
+    again = client.post(url, data={"user_id": world.requester.id, "role": "member"})
+    assert again.status_code == 422 and "est déjà rattaché à cette structure" in page(again)
+
+
+# ------------------------------------------------------------------ removal (RAT-7, TRF-1)
+
+
+def test_removal_of_one_or_many_but_never_the_primary_manager(app, world, accounts):
+    members = [accounts.create(f"m{i}@commune.example", last_name=f"Membre{i}") for i in range(3)]
+    ids = [attach(world.commune, m, "member").id for m in members]
+    client = client_as(app, "karim@commune.example")
+    primary_id = memberships_of(world.manager, world.commune)[0].id
+    refused = client.post(f"/structures/{world.commune.id}/rattachements/supprimer",
+                          data={"ids": [ids[0], primary_id]}, follow_redirects=True)
+    assert "Le rattachement du gestionnaire principal ne peut pas être supprimé" in page(refused)
+    assert count(Membership, Membership.status == "removed") == 0
+    html = page(client.get(f"/structures/{world.commune.id}"))
+    assert f'value="{primary_id}"' not in html and f'value="{ids[0]}"' in html  # no box for the primary
+    client.post(f"/structures/{world.commune.id}/rattachements/supprimer", data={"ids": ids[:2]})
+    assert count(Membership, Membership.status == "removed") == 2
+    assert count(HistoryEntry, HistoryEntry.comment == "Supprimée") == 2
+    assert client_as(app, "m0@commune.example").get(f"/structures/{world.commune.id}").status_code == 404
+
+
+# ------------------------------------------------------------------ expiry (RAT-8)
+
+
+def test_pending_requests_expire_with_an_email(app, world, outbox, travel):
+    old = services.request_membership(world.requester, world.commune, comment="")
+    travel(days=20)
+    recent = services.request_membership(world.requester, world.atelier, comment="")
+    travel(days=11)
+    result = app.test_cli_runner().invoke(args=["chorus", "expire-requests"])
+    assert "expired: 1" in result.output
+    fresh()
+    assert db.session.get(Membership, old.id).status == "refused"
+    assert db.session.get(Membership, recent.id).status == "pending"
+    assert "a expiré" in outbox.last("lucas@commune.example").subject
+    assert db.session.execute(select(HistoryEntry.actor_id).where(
+        HistoryEntry.action == "membership.expired")).scalar_one() is None  # the platform did it
+
+
+# ------------------------------------------------------------------ events (ESP-2 via a domain event)
+
+
+def test_validation_emits_an_event_with_the_default_spaces(make_app, accounts):
+    seen = []
+
+    class Listener:
+        @hookimpl
+        def domain_event(self, event):
+            if event.name == "membership.validated":
+                seen.append(event.payload)
+
+    application = make_app(EXTRA_PLUGINS=[Listener()])
+    with application.app_context():
+        owner = accounts.create("paul@atelier.example")
+        requester = accounts.create("lucas@atelier.example")
+        atelier = make_structure(owner, "Atelier Dupont")
+        m = services.request_membership(requester, atelier, comment="")
+        services.decide(owner, [m.id], accept=True)
+        # A private structure has no "reçues" spaces; a member has no managers' space (ESP-2).
+        assert seen == [{"membership_id": m.id, "user_id": requester.id, "structure_id": atelier.id,
+                         "role": "member", "default_spaces": ["SOLLICITATIONS_EMISES"]}]
+
+
+# ------------------------------------------------------------------ scale and races
+
+
+def _many_requests(structure, n):
+    """n people with a pending request each, written in bulk (fast fixtures for the bulk tests)."""
+    from chorus.accounts.models import User
+
+    now = clock.now()
+    with transaction():
+        db.session.execute(insert(User), [
+            {"last_name": f"Demandeur{i:04d}", "first_name": "Agent", "login_email": f"d{i}@masse.example",
+             "contact_email": f"d{i}@masse.example", "phone": "", "status": "active", "kind": "person",
+             "origin": "self", "is_pigp": False, "is_admin": False, "created_at": now} for i in range(n)])
+        user_ids = db.session.execute(select(User.id).where(User.login_email.like("%@masse.example"))).scalars().all()
+        db.session.execute(insert(Membership), [
+            {"user_id": uid, "structure_id": structure.id, "role": "member", "status": "pending", "comment": "",
+             "decision_reason": "", "created_at": now, "granted_spaces": []} for uid in user_ids])
+    return db.session.execute(select(Membership.id).where(Membership.status == "pending")).scalars().all()
+
+
+def test_bulk_validation_of_a_thousand_requests_in_one_request(app, world, outbox):
+    ids = _many_requests(world.commune, 1000)
+    client = client_as(app, "sophie@commune.example")
+    response = client.post("/gestionnaire/rattachements", data={"ids": ids, "action": "valider"})
+    assert response.status_code == 303
+    assert count(Membership, Membership.status == "validated", Membership.structure_id == world.commune.id) == 1002
+    assert count(HistoryEntry, HistoryEntry.action == "membership.validated") == 1000
+    assert count(OutboxMessage, OutboxMessage.template == "membership_validated") == 1000
+    assert "1000 demandes validées" in page(client.get("/gestionnaire/rattachements"))
+
+
+def test_two_managers_validating_the_same_requests_at_once(app, world):
+    # QUALITY.md: each request decided once, one history entry and one e-mail each
+    ids = _many_requests(world.commune, 100)
+    barrier = threading.Barrier(2)
+    reports = []
+
+    def validate(manager_id):
+        with app.app_context():
+            from chorus.accounts.models import User
+
+            manager = db.session.get(User, manager_id)
+            barrier.wait()
+            reports.append(services.decide(manager, ids, accept=True))
+            db.session.remove()
+
+    threads = [threading.Thread(target=validate, args=(u.id,)) for u in (world.manager, world.secondary)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(len(r.decided) for r in reports) == 100
+    assert set(reports[0].decided).isdisjoint(reports[1].decided)
+    assert count(HistoryEntry, HistoryEntry.action == "membership.validated") == 100
+    assert count(OutboxMessage, OutboxMessage.template == "membership_validated") == 100
+    assert count(Membership, Membership.status == "validated", Membership.id.in_(ids)) == 100
+
+
+def test_request_ttl_is_configurable(make_app, accounts, travel):
+    application = make_app(MEMBERSHIP_REQUEST_TTL=timedelta(days=2))
+    with application.app_context():
+        owner, requester = accounts.create("a@x.example"), accounts.create("b@x.example")
+        m = services.request_membership(requester, make_structure(owner, "X"), comment="")
+        travel(days=3)
+        assert services.expire_pending() == 1
+        fresh()
+        assert db.session.get(Membership, m.id).status == "refused"
