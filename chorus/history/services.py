@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 
 from sqlalchemy import Select, select
+from sqlalchemy.orm import selectinload
 
 from .. import clock
 from ..extensions import db
@@ -35,7 +36,8 @@ def record(structure_id: int, actor, action: str, *, summary: str, comment: str 
 
 def query(structure_id: int, *, action: str = "", comment: str = "", since: date | None = None,
           until: date | None = None) -> Select:
-    stmt = select(HistoryEntry).where(HistoryEntry.structure_id == structure_id)
+    stmt = select(HistoryEntry).where(HistoryEntry.structure_id == structure_id).options(
+        selectinload(HistoryEntry.actor))  # the list shows each entry's manager
     if action:
         stmt = stmt.where(HistoryEntry.action == action)
     if comment:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask_login import current_user
 from sqlalchemy import case, func, select
+from sqlalchemy.orm import contains_eager
 
 from ..accounts.models import User
 from ..extensions import db
@@ -16,6 +17,7 @@ def my_memberships(user) -> dict:
     """SPEC ACC-5, RAT-2: the user's memberships with role and status; pending ones can be cancelled."""
     memberships = db.session.execute(
         open_memberships_of(user).join(Structure, Membership.structure_id == Structure.id)
+        .options(contains_eager(Membership.structure))  # one query, not one per row
         .order_by(Membership.status.desc(), func.lower(Structure.designation))
     ).scalars().all()
     return {"memberships": memberships}
@@ -35,7 +37,7 @@ def structure_users(structure) -> dict | None:
     if not can(current_user, "structure.members", structure):
         return None
     rows = db.session.execute(
-        select(Membership).join(User, Membership.user_id == User.id).where(
+        select(Membership).join(User, Membership.user_id == User.id).options(contains_eager(Membership.user)).where(
             Membership.structure_id == structure.id, Membership.status == MembershipStatus.VALIDATED)
         .order_by(case({Role.PRIMARY.value: 0, Role.SECONDARY.value: 1}, value=Membership.role, else_=2),
                   func.lower(User.last_name), func.lower(User.first_name))
