@@ -351,3 +351,23 @@ def test_request_ttl_is_configurable(make_app, accounts, travel):
         assert services.expire_pending() == 1
         fresh()
         assert db.session.get(Membership, m.id).status == "refused"
+
+
+def test_plugins_fields_of_the_request_form_reach_the_event(make_app, accounts):
+    # The extension point of the services module (RAT-1: "to chosen services")
+    seen = []
+
+    class Listener:
+        @hookimpl
+        def domain_event(self, event):
+            if event.name == "membership.requested":
+                seen.append(event.payload["extra"])
+
+    application = make_app(EXTRA_PLUGINS=[Listener()])
+    with application.app_context():
+        structure = make_structure(accounts.create("paul@atelier.example"), "Atelier Dupont")
+        accounts.create("lucas@atelier.example")
+        client = client_as(application, "lucas@atelier.example")
+        client.post("/mon-compte/rattachements/nouveau", data={
+            "structure_id": structure.id, "role": "member", "comment": "", "services": ["12", "14"]})
+        assert seen == [{"services": ["12", "14"]}]

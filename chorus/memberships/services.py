@@ -85,7 +85,10 @@ def find_structure(identifier_type: str, identifier: str) -> Structure | None:
     ).scalar_one_or_none()
 
 
-def request_membership(actor: User, structure: Structure, *, role: str = Role.MEMBER, comment: str = "") -> Membership:
+def request_membership(actor: User, structure: Structure, *, role: str = Role.MEMBER, comment: str = "",
+                       extra: dict | None = None) -> Membership:
+    """Ask to join `structure`. `extra`: the request form's fields added by plugins (e.g. the services
+    asked for), handed on in the "membership.requested" event."""
     if not can(actor, "membership.request", structure):
         raise MembershipError("Vous ne pouvez pas demander de rattachement à cette structure.")
     wanted = _check_role(role)
@@ -99,7 +102,8 @@ def request_membership(actor: User, structure: Structure, *, role: str = Role.ME
                                 status=MembershipStatus.PENDING, comment=comment.strip(), decision_reason="",
                                 created_at=clock.now(), granted_spaces=[])
         _insert_guarded(membership)
-        events.emit("membership.requested", actor=actor, membership_id=membership.id, structure_id=structure.id)
+        events.emit("membership.requested", actor=actor, membership_id=membership.id, structure_id=structure.id,
+                    extra=extra or {})
     return membership
 
 

@@ -18,6 +18,7 @@ from .models import Membership, MembershipStatus, Role
 bp = Blueprint("memberships", __name__)
 
 PAGE_SIZE = 100
+CORE_FIELDS = {"csrf_token", "structure_id", "role", "comment"}
 
 
 def _errors_to(form, error: services.MembershipError) -> None:
@@ -52,7 +53,9 @@ def request_new():
             abort(404)
         if form.validate():
             try:
-                services.request_membership(current_user, structure, role=form.role.data, comment=form.comment.data)
+                extra = {k: v for k, v in request.form.lists() if k not in CORE_FIELDS}  # plugins' fields
+                services.request_membership(current_user, structure, role=form.role.data, comment=form.comment.data,
+                                            extra=extra)
             except services.MembershipError as e:
                 _errors_to(form, e)
             else:
