@@ -88,10 +88,10 @@ def pending():
     return _render_pending()
 
 
-def _render_pending(status=200, reason_error=None):
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+def _render_pending(status=200, reason_error=None, selected=()):
+    page = max(request.values.get("page", 1, type=int) or 1, 1)
     query = services.decidable(current_user)
-    structure_id = request.args.get("structure", type=int)
+    structure_id = request.values.get("structure", type=int)
     if structure_id:
         query = query.where(Membership.structure_id == structure_id)
     total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
@@ -101,7 +101,8 @@ def _render_pending(status=200, reason_error=None):
         .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
     ).all()
     context = {"rows": rows, "total": total, "page": page, "pages": max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1),
-               "reason_error": reason_error, "structure_id": structure_id}
+               "reason_error": reason_error, "structure_id": structure_id, "selected": set(selected),
+               "reason": request.form.get("reason", "")}
     if is_htmx() and request.headers.get("HX-Target") == "demandes":
         return render("memberships/pending.html", status=status, block="requests", **context)
     return render("memberships/pending.html", status=status, **context)
@@ -119,7 +120,7 @@ def decide_many():
     try:
         report = services.decide(current_user, ids, accept=accept, reason=request.form.get("reason", ""))
     except services.MembershipError as e:
-        return _render_pending(status=422, reason_error=e.errors.get("reason"))
+        return _render_pending(status=422, reason_error=e.errors.get("reason"), selected=ids)  # boxes stay ticked
     _flash_report(report, accept)
     return _after_bulk()
 
@@ -127,7 +128,8 @@ def decide_many():
 def _after_bulk():
     if is_htmx():
         return _render_pending()
-    return redirect_to(url_for("memberships.pending"))
+    return redirect_to(url_for("memberships.pending", structure=request.form.get("structure", type=int),
+                               page=request.form.get("page", type=int)))
 
 
 def _flash_report(report, accept):
