@@ -276,3 +276,19 @@ def test_make_siret_gives_valid_sirets():
     from stdnum.fr import siret
 
     assert siret.is_valid(make_siret("12345678", "0001"))
+
+
+def test_search_folds_accented_capitals(logged_in):
+    # SQLite's own lower() folds ASCII only; the search must find "École" from "école" and "ÉCOLE".
+    make_structure(logged_in.user, "École Saint-Joseph")
+    for q in ("école", "ÉCOLE", "École"):
+        html = page(logged_in.get("/gestionnaire/", query_string={"q": q}))
+        assert "1 structure pour" in html, q
+
+
+def test_saving_the_designation_with_htmx_refreshes_it_above_the_blocks(logged_in, own):
+    response = logged_in.post(f"/structures/{own.id}/modifier/identification",
+                              data={"designation": "Atelier Renommé"}, headers=HX)
+    html = page(response)
+    assert '<p class="structure-identity" id="structure-identity" hx-swap-oob="true"><strong>Atelier Renommé' in html
+    assert 'autofocus>Modifications enregistrées.' in html  # focus stays in the block after the swap
