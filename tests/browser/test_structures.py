@@ -369,6 +369,4 @@ def test_my_structures_search_without_javascript(page_nojs, database, live_app):
     expect(result_rows(page).first).to_contain_text("Boulangerie Riou")
     expect(result_rows(page).first).to_contain_text(siret)
     assert_single_page(page)
-    # Not asserted, an application bug: on SQLite (the default database) a designation with a capital
-    # accented letter is not found, whatever the case typed: "École" finds no "École Saint-Joseph",
-    # since SQLite's lower() and LIKE fold ASCII letters only (chorus/structures/services.py, search()).
+    # Accented capitals ("École" from "école"): tests/test_structures.py::test_search_folds_accented_capitals.
