@@ -43,5 +43,15 @@ def phone_number(form, field):
         raise ValidationError("Le numéro de téléphone ne peut contenir que des chiffres, espaces et + ( ) . -")
 
 
+def put_errors(form, errors: dict[str, str]) -> None:
+    """Show a service's refusal next to its field, or at the top of the form ("" or an unknown field)."""
+    for name, message in errors.items():
+        field = getattr(form, name, None) if name else None
+        if field is not None and hasattr(field, "errors"):
+            field.errors = list(field.errors) + [message]
+        else:
+            form.form_errors.append(message)
+
+
 def required_message(label: str) -> str:
     return f"Le champ « {label} » est obligatoire."

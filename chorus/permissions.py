@@ -21,6 +21,11 @@ class QueryRule:
     deny: ColumnElement | None = None  # rows this rule forbids, whatever else allows
 
 
+def is_active_person(actor) -> bool:
+    """A logged-in, active person (not anonymous, not a technical user): who the web's rules are for."""
+    return bool(getattr(actor, "is_active", False)) and actor.kind == "person"
+
+
 def can(actor, action: str, obj=None) -> bool:
     votes = hook().permission_vote(actor=actor, action=action, obj=obj)
     if any(v is False for v in votes):

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, request, url_for
 from flask_login import current_user
 
+from ..forms import put_errors
 from ..web import form_error, public, redirect_to, render, safe_next
 from . import services
 from .forms import ChangePasswordForm, ChoosePasswordForm, ForgotPasswordForm, LoginForm, ProfileForm, RegisterForm
@@ -14,13 +15,7 @@ bp = Blueprint("accounts", __name__)
 
 
 def _attach_error(form, error: services.AccountError, field_map: dict | None = None) -> None:
-    """Put a service's refusal next to its field, or at the top of the form."""
-    name = (field_map or {}).get(error.field, error.field)
-    field = getattr(form, name, None) if name else None
-    if field is not None:
-        field.errors = list(field.errors) + [error.message]
-    else:
-        form.form_errors.append(error.message)
+    put_errors(form, {(field_map or {}).get(error.field, error.field) or "": error.message})
 
 
 @bp.get("/")

@@ -3,11 +3,8 @@ import click
 from markupsafe import Markup
 
 from ..hookspecs import hookimpl
+from ..permissions import is_active_person
 from . import models  # noqa: F401  (tables known to Alembic)
-
-
-def _person(actor) -> bool:
-    return bool(getattr(actor, "is_active", False)) and actor.kind == "person"
 
 
 @hookimpl
@@ -23,7 +20,7 @@ def permission_vote(actor, action, obj):
     from .models import MANAGER_ROLES
     from .queries import is_manager_anywhere, role_of
 
-    if not _person(actor):
+    if not is_active_person(actor):
         return None
     if action == "membership.request" and isinstance(obj, Structure):
         return True if obj.is_active else None  # SPEC RAT-1: anyone may ask
@@ -40,7 +37,7 @@ def permission_filter(actor, action, model):
     from .models import Membership
     from .queries import managed_structure_ids
 
-    if model is Membership and action == "membership.decide" and _person(actor):
+    if model is Membership and action == "membership.decide" and is_active_person(actor):
         # SPEC MGR-2 and RAT-8: the manager's structures, never their own request.
         return QueryRule(allow=Membership.structure_id.in_(managed_structure_ids(actor)),
                          deny=Membership.user_id == actor.id)

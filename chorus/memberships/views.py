@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from ..accounts.models import User
 from ..extensions import db
+from ..forms import put_errors
 from ..permissions import can, require
 from ..structures.models import Structure
 from ..structures.services import get_for
@@ -19,15 +20,6 @@ bp = Blueprint("memberships", __name__)
 
 PAGE_SIZE = 100
 CORE_FIELDS = {"csrf_token", "structure_id", "role", "comment"}
-
-
-def _errors_to(form, error: services.MembershipError) -> None:
-    for name, message in error.errors.items():
-        field = getattr(form, name, None) if name else None
-        if field is not None:
-            field.errors = list(field.errors) + [message]
-        else:
-            form.form_errors.append(message)
 
 
 def _ids() -> list[int]:
@@ -57,7 +49,7 @@ def request_new():
                 services.request_membership(current_user, structure, role=form.role.data, comment=form.comment.data,
                                             extra=extra)
             except services.MembershipError as e:
-                _errors_to(form, e)
+                put_errors(form, e.errors)
             else:
                 flash(f"Votre demande de rattachement à {structure.designation} est envoyée à ses gestionnaires.",
                       "success")
@@ -158,7 +150,7 @@ def decide_one(membership_id):
             report = services.decide(current_user, [membership.id], accept=accept, reason=form.reason.data,
                                      role=form.role.data if accept else None)
         except services.MembershipError as e:
-            _errors_to(form, e)
+            put_errors(form, e.errors)
         else:
             _flash_report(report, accept)
             return redirect_to(url_for("memberships.pending"))
@@ -204,7 +196,7 @@ def attach(structure_id):
                     services.attach_user(current_user, structure, user, role=form.role.data,
                                          start_date=form.start_date.data, comment=form.comment.data)
                 except services.MembershipError as e:
-                    _errors_to(form, e)
+                    put_errors(form, e.errors)
                 else:
                     flash(f"{user.full_name} est rattaché à {structure.designation} ; un courriel l'en informe.",
                           "success")

@@ -1,13 +1,10 @@
 """Structures ("fiches structure", SPEC STR) and who may do what on them (MGR-2)."""
 from ..hookspecs import hookimpl
+from ..permissions import is_active_person
 from . import models  # noqa: F401  (tables known to Alembic)
 
 # Actions on one structure that only its primary and secondary managers may do.
 MANAGER_ACTIONS = frozenset({"structure.edit", "structure.history", "structure.members"})
-
-
-def _person(actor) -> bool:
-    return bool(getattr(actor, "is_active", False)) and actor.kind == "person"
 
 
 @hookimpl
@@ -23,7 +20,7 @@ def permission_vote(actor, action, obj):
     from ..memberships.queries import role_of
     from .models import Structure
 
-    if not _person(actor):
+    if not is_active_person(actor):
         return None
     if action == "structure.create_private":
         return True
@@ -47,7 +44,7 @@ def permission_filter(actor, action, model):
     from ..permissions import QueryRule
     from .models import Structure
 
-    if model is not Structure or not _person(actor):
+    if model is not Structure or not is_active_person(actor):
         return None
     if action == "structure.view":
         return QueryRule(allow=true() if actor.is_admin else Structure.id.in_(structure_ids(actor)))

@@ -8,6 +8,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from ..extensions import db
+from ..forms import put_errors
 from ..history import services as history
 from ..history.models import HistoryEntry
 from ..permissions import can
@@ -19,15 +20,6 @@ from .forms import EDIT_BLOCKS, CreatePublicStructureForm, CreateStructureForm
 bp = Blueprint("structures", __name__)
 
 HISTORY_PAGE_SIZE = 50
-
-
-def _put_errors(form, error: services.StructureError) -> None:
-    for name, message in error.errors.items():
-        field = getattr(form, name, None) if name else None
-        if field is not None:
-            field.errors = list(field.errors) + [message]
-        else:
-            form.form_errors.append(message)
 
 
 def _data(form) -> services.StructureData:
@@ -45,7 +37,7 @@ def create_private():
         try:
             structure = services.create_private(current_user, _data(form))
         except services.StructureError as e:
-            _put_errors(form, e)
+            put_errors(form, e.errors)
         else:
             flash(f"La structure {structure.designation} est créée ; vous en êtes le gestionnaire principal.",
                   "success")
@@ -66,7 +58,7 @@ def create_public():
             structure = services.create_public(current_user, _data(form), form.category.data,
                                                form.primary_manager.data)
         except services.StructureError as e:
-            _put_errors(form, e)
+            put_errors(form, e.errors)
         else:
             flash(f"La structure publique {structure.designation} est créée.", "success")
             return redirect_to(url_for("structures.view", structure_id=structure.id))
@@ -114,7 +106,7 @@ def save_block(structure_id, slug):
         try:
             applied = services.update(current_user, structure, data)
         except services.StructureError as e:
-            _put_errors(form, e)
+            put_errors(form, e.errors)
         else:
             saved = True
             message = "Modifications enregistrées." if applied else "Aucune modification à enregistrer."

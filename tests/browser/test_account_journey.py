@@ -8,22 +8,12 @@ from __future__ import annotations
 import re
 
 import pytest
+from browser_helpers import assert_single_page, path_of
 
 expect = pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package").expect
 
 PASSWORD = "correct horse battery staple"  # the password of accounts made by `database.create_account`
 NEW_PASSWORD = "une phrase de passe assez longue"
-
-
-def path_of(page) -> str:
-    return re.sub(r"^https?://[^/]+", "", page.url)
-
-
-def assert_single_page(page):
-    """One whole page: not a page nested in the content area by an htmx swap."""
-    expect(page.locator("header")).to_have_count(1)
-    expect(page.locator("main")).to_have_count(1)
-    expect(page.locator("footer")).to_have_count(1)
 
 
 def log_in(page, email, password):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from browser_helpers import assert_single_page, field, path_of
 from sqlalchemy import select, update
 
 from chorus.database import transaction
@@ -22,22 +23,6 @@ PASSWORD = "correct horse battery staple"  # the password of accounts made by `d
 MANAGER = "sophie@commune.example"
 REQUESTER = "lucas@commune.example"
 COMMUNE = "Commune de Saint-Exemple"
-
-
-def path_of(page) -> str:
-    return re.sub(r"^https?://[^/]+", "", page.url)
-
-
-def assert_single_page(page):
-    """One whole page: not a page nested in the content area by an htmx swap."""
-    expect(page.locator("header")).to_have_count(1)
-    expect(page.locator("main")).to_have_count(1)
-    expect(page.locator("footer")).to_have_count(1)
-
-
-def field(scope, label):
-    """The form field labelled `label`, whether or not its label ends with the required-field mark "*"."""
-    return scope.get_by_label(re.compile(rf"^{re.escape(label)}(\s*\*)?$"))
 
 
 def log_in(page, email, password=PASSWORD):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from browser_helpers import assert_single_page, field, path_of
 from sqlalchemy import select
 
 from chorus.extensions import db
@@ -34,22 +35,6 @@ def page(make_page):
 @pytest.fixture
 def page_nojs(make_page):
     return make_page(java_script_enabled=False, **TALL)
-
-
-def path_of(page) -> str:
-    return re.sub(r"^https?://[^/]+", "", page.url)
-
-
-def assert_single_page(page):
-    """One whole page: not a page nested in the content area by an htmx swap."""
-    expect(page.locator("header")).to_have_count(1)
-    expect(page.locator("main")).to_have_count(1)
-    expect(page.locator("footer")).to_have_count(1)
-
-
-def field(scope, label):
-    """The field labelled `label`, whether or not the label ends with the "required" star."""
-    return scope.get_by_label(re.compile(rf"^{re.escape(label)}(\s*\*)?$"))
 
 
 def log_in(page, email=EMAIL, password=PASSWORD):
