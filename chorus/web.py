@@ -1,6 +1,7 @@
 """Web plumbing shared by every view: htmx-aware rendering, redirects, access guard, headers, errors."""
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 from flask import flash, get_flashed_messages, make_response, render_template, request, url_for
@@ -9,6 +10,7 @@ from flask_wtf.csrf import CSRFError
 from jinja2_fragments.flask import render_block
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from .extensions import login_manager
 
@@ -56,6 +58,33 @@ def redirect_to(location: str, status: int = 303):
 def form_error(template: str, *, block: str = "content", **context):
     """A form with errors: re-rendered with 422, swapped in place by htmx."""
     return render(template, status=422, block=block, **context)
+
+
+# ---------------------------------------------------------------- numbers from the outside
+
+MAX_ID = 2**31 - 1  # the largest id a PostgreSQL integer (and so every table here) holds
+MAX_PAGE = 100_000
+
+
+class IdConverter(IntegerConverter):
+    """`<id:name>` in routes: a database id; anything else (0, 10**30) answers 404, not a 500."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        super().__init__(url_map, min=1, max=MAX_ID)
+
+
+def parse_id(value) -> int | None:
+    """A database id from a form or query string value, or None."""
+    value = (value or "").strip() if isinstance(value, str) else ""
+    if re.fullmatch(r"[0-9]{1,10}", value) and 0 < int(value) <= MAX_ID:
+        return int(value)
+    return None
+
+
+def page_arg() -> int:
+    """The `page` argument of a list, clamped to 1..MAX_PAGE."""
+    value = parse_id(request.values.get("page")) or 1
+    return min(value, MAX_PAGE)
 
 
 # ---------------------------------------------------------------- access
@@ -141,6 +170,7 @@ def _reject_nul_bytes():
 
 
 def init_app(app):
+    app.url_map.converters["id"] = IdConverter
     login_manager.unauthorized_handler(_unauthorized)
     app.before_request(_reject_nul_bytes)
     app.before_request(_guard)

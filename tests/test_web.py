@@ -144,3 +144,24 @@ def test_static_files_are_cacheable_and_vendored(client):
     assert response.status_code == 200 and b"htmx" in response.data
     assert response.headers.get("Cache-Control") != "no-store"
     response.close()
+
+
+def test_out_of_range_numbers_never_give_a_500(app, logged_in):
+    """Ids and pages beyond what the database holds, or odd digits, answer cleanly (never a 500)."""
+    from helpers import make_structure
+
+    structure = make_structure(logged_in.user, "Atelier Test")
+    huge = "9" * 30
+    for url in (f"/structures/{huge}", f"/structures/{2**31}", "/structures/0", f"/structures/{huge}/historique",
+                f"/gestionnaire/rattachements/{huge}"):
+        assert logged_in.get(url).status_code == 404, url
+    for url in (f"/gestionnaire/?page={huge}", f"/structures/{structure.id}/historique?page={huge}",
+                f"/gestionnaire/rattachements?page={huge}&structure={huge}", "/gestionnaire/?page=-3",
+                f"/structures/{structure.id}/historique?page=%C2%B2"):
+        assert logged_in.get(url).status_code == 200, url
+    for data in ({"ids": [huge, "²", "-1"], "action": "valider"}, {"ids": ["abc"], "action": "refuser"}):
+        assert logged_in.post("/gestionnaire/rattachements", data=data).status_code in (303, 422)
+    assert logged_in.post("/mon-compte/rattachements/nouveau",
+                          data={"structure_id": huge, "role": "member"}).status_code == 404
+    response = logged_in.post(f"/structures/{structure.id}/rattacher", data={"user_id": "²", "role": "member"})
+    assert response.status_code == 422 and "choisissez l'utilisateur à rattacher" in page(response)

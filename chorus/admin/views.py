@@ -11,7 +11,7 @@ from ..extensions import db
 from ..mail.models import MailStatus, OutboxMessage
 from ..mail.sender import retry
 from ..permissions import require
-from ..web import form_error, redirect_to, render
+from ..web import form_error, page_arg, redirect_to, render
 from .forms import AdminAccountForm
 
 bp = Blueprint("admin", __name__, url_prefix="/administration")
@@ -63,7 +63,7 @@ def outbox():
     status = request.args.get("statut", MailStatus.FAILED.value)  # "statut": the query is in French
     if status not in {s.value for s in MailStatus}:
         status = MailStatus.FAILED.value
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_arg()
     query = select(OutboxMessage).where(OutboxMessage.status == status)
     total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     messages = db.session.execute(
@@ -74,7 +74,7 @@ def outbox():
                   total=total, page=page, pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1))
 
 
-@bp.post("/courriels/<int:message_id>/relancer")
+@bp.post("/courriels/<id:message_id>/relancer")
 def retry_message(message_id):
     message = db.session.get(OutboxMessage, message_id)
     if message is None:
@@ -92,7 +92,7 @@ def structures():
     from ..structures import services as structures_services
 
     q = request.args.get("q", "")[:200]
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_arg()
     rows, total = structures_services.search(current_user, "structure.view", q, page=page, per_page=PAGE_SIZE)
     return render("admin/structures.html", structures=rows, total=total, q=q, page=page,
                   pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1))

@@ -6,7 +6,7 @@ from flask_login import current_user
 
 from ..permissions import require
 from ..structures import services
-from ..web import render
+from ..web import page_arg, render
 from . import ACTIVITES_GESTIONNAIRE
 
 bp = Blueprint("dashboard", __name__, url_prefix="/gestionnaire")
@@ -22,7 +22,7 @@ def _managers_only():
 @bp.get("/")
 def index():
     q = request.args.get("q", "")[:200]
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_arg()
     structures, total = services.search(current_user, "structure.edit", q, page=page, per_page=PAGE_SIZE)
     context = {"structures": structures, "total": total, "q": q, "page": page,
                "pages": max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)}

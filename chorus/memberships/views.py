@@ -11,7 +11,7 @@ from ..forms import put_errors
 from ..permissions import can, require
 from ..structures.models import Structure
 from ..structures.services import get_for
-from ..web import form_error, is_htmx, redirect_to, render
+from ..web import form_error, is_htmx, page_arg, parse_id, redirect_to, render
 from . import services
 from .forms import AttachForm, DecisionForm, FindStructureForm, RequestForm, UserSearchForm
 from .models import Membership, MembershipStatus, Role
@@ -23,7 +23,7 @@ CORE_FIELDS = {"csrf_token", "structure_id", "role", "comment"}
 
 
 def _ids() -> list[int]:
-    return [int(v) for v in request.form.getlist("ids") if v.isdigit()]
+    return [i for i in map(parse_id, request.form.getlist("ids")) if i]
 
 
 # ------------------------------------------------------------------ the user (RAT-1, RAT-2)
@@ -40,7 +40,7 @@ def request_new():
             find.identifier.errors = ["Aucune structure active n'a cet identifiant."]
     form = RequestForm(structure_id=structure.id if structure else None)
     if request.method == "POST":
-        structure = db.session.get(Structure, request.form.get("structure_id", type=int) or 0)
+        structure = db.session.get(Structure, parse_id(request.form.get("structure_id")) or 0)
         if structure is None or not structure.is_active:
             abort(404)
         if form.validate():
@@ -58,7 +58,7 @@ def request_new():
     return render("memberships/request.html", find=find, form=form, structure=structure, searched=searched)
 
 
-@bp.post("/mon-compte/rattachements/<int:membership_id>/annuler")
+@bp.post("/mon-compte/rattachements/<id:membership_id>/annuler")
 def cancel(membership_id):
     membership = db.session.get(Membership, membership_id)
     if membership is None:
@@ -81,9 +81,9 @@ def pending():
 
 
 def _render_pending(status=200, reason_error=None, selected=()):
-    page = max(request.values.get("page", 1, type=int) or 1, 1)
+    page = page_arg()
     query = services.decidable(current_user)
-    structure_id = request.values.get("structure", type=int)
+    structure_id = parse_id(request.values.get("structure"))
     if structure_id:
         query = query.where(Membership.structure_id == structure_id)
     total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
@@ -120,8 +120,8 @@ def decide_many():
 def _after_bulk():
     if is_htmx():
         return _render_pending()
-    return redirect_to(url_for("memberships.pending", structure=request.form.get("structure", type=int),
-                               page=request.form.get("page", type=int)))
+    return redirect_to(url_for("memberships.pending", structure=parse_id(request.form.get("structure")),
+                               page=parse_id(request.form.get("page"))))
 
 
 def _flash_report(report, accept):
@@ -136,7 +136,7 @@ def _flash_report(report, accept):
               f"{'elles' if report.skipped > 1 else 'elle'}.", "info")
 
 
-@bp.route("/gestionnaire/rattachements/<int:membership_id>", methods=["GET", "POST"])
+@bp.route("/gestionnaire/rattachements/<id:membership_id>", methods=["GET", "POST"])
 def decide_one(membership_id):
     """The request screen (SPEC RAT-3): structure, user, role, comment; Valider, Refuser, Retour."""
     membership = db.session.get(Membership, membership_id)
@@ -165,13 +165,13 @@ def decide_one(membership_id):
 @bp.get("/gestionnaire/rattacher")
 def attach_choose():
     """From the dashboard: choose which structure to attach a user to."""
-    structure_id = request.args.get("structure", type=int)
+    structure_id = parse_id(request.args.get("structure"))
     if structure_id:
         return redirect(url_for("memberships.attach", structure_id=structure_id), 303)
     return redirect(url_for("dashboard.index"), 303)
 
 
-@bp.route("/structures/<int:structure_id>/rattacher", methods=["GET", "POST"])
+@bp.route("/structures/<id:structure_id>/rattacher", methods=["GET", "POST"])
 def attach(structure_id):
     """"Rattacher un utilisateur": search (one criterion at least), then role, start date, comment."""
     structure = get_for(current_user, structure_id, "membership.attach")
@@ -188,7 +188,8 @@ def attach(structure_id):
                 search_error = e.errors[""]
     if request.method == "POST":
         if form.validate():
-            user = db.session.get(User, int(form.user_id.data)) if form.user_id.data.isdigit() else None
+            user_id = parse_id(form.user_id.data)
+            user = db.session.get(User, user_id) if user_id else None
             if user is None:
                 form.user_id.errors = ["Choisissez l'utilisateur à rattacher."]
             else:
@@ -201,14 +202,17 @@ def attach(structure_id):
                     flash(f"{user.full_name} est rattaché à {structure.designation} ; un courriel l'en informe.",
                           "success")
                     return redirect_to(url_for("structures.view", structure_id=structure.id) + "#s-users")
-        chosen = db.session.get(User, int(form.user_id.data)) if (form.user_id.data or "").isdigit() else None
+        chosen_id = parse_id(form.user_id.data)
+        chosen = db.session.get(User, chosen_id) if chosen_id else None
+        if chosen is None and not results:
+            search_error = "Recherchez puis choisissez l'utilisateur à rattacher."
         return form_error("memberships/attach.html", structure=structure, search=search, form=form,
                           results=[chosen] if chosen else results, search_error=search_error)
     return render("memberships/attach.html", structure=structure, search=search, form=form, results=results,
                   search_error=search_error)
 
 
-@bp.post("/structures/<int:structure_id>/rattachements/supprimer")
+@bp.post("/structures/<id:structure_id>/rattachements/supprimer")
 def remove(structure_id):
     """"Supprimer rattachements": one or many, at structure level (SPEC RAT-7)."""
     structure = get_for(current_user, structure_id, "membership.remove")

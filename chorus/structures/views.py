@@ -13,7 +13,7 @@ from ..history import services as history
 from ..history.models import HistoryEntry
 from ..permissions import can
 from ..plugins import hook
-from ..web import form_error, is_htmx, redirect_to, render
+from ..web import form_error, is_htmx, page_arg, redirect_to, render
 from . import services
 from .forms import EDIT_BLOCKS, CreatePublicStructureForm, CreateStructureForm
 
@@ -67,7 +67,7 @@ def create_public():
     return render("structures/create.html", form=form, public=True)
 
 
-@bp.get("/structures/<int:structure_id>")
+@bp.get("/structures/<id:structure_id>")
 def view(structure_id):
     structure = services.get_for(current_user, structure_id)
     return render("structures/view.html", structure=structure,
@@ -85,13 +85,13 @@ def _block_forms(structure, override=None):
     return forms
 
 
-@bp.get("/structures/<int:structure_id>/modifier")
+@bp.get("/structures/<id:structure_id>/modifier")
 def edit(structure_id):
     structure = services.get_for(current_user, structure_id, "structure.edit")
     return render("structures/edit.html", structure=structure, blocks=_block_forms(structure))
 
 
-@bp.post("/structures/<int:structure_id>/modifier/<slug>")
+@bp.post("/structures/<id:structure_id>/modifier/<slug>")
 def save_block(structure_id, slug):
     structure = services.get_for(current_user, structure_id, "structure.edit")
     blocks = {s: (t, f) for s, t, f in EDIT_BLOCKS}
@@ -129,7 +129,7 @@ def _parse_date(value: str | None) -> date | None:
         return None
 
 
-@bp.get("/structures/<int:structure_id>/historique")
+@bp.get("/structures/<id:structure_id>/historique")
 def history_list(structure_id):
     """"Historique" (SPEC HIS-1, HIS-2), with filters."""
     structure = services.get_for(current_user, structure_id, "structure.history")
@@ -143,7 +143,7 @@ def history_list(structure_id):
         "until": _parse_date(request.args.get("au")),
     }
     invalid_dates = [n for n, k in (("du", "since"), ("au", "until")) if request.args.get(n) and not filters[k]]
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_arg()
     query = history.query(structure.id, **filters)
     total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     entries = db.session.execute(query.limit(HISTORY_PAGE_SIZE).offset((page - 1) * HISTORY_PAGE_SIZE)).scalars().all()
@@ -158,7 +158,7 @@ def history_list(structure_id):
                   pages=max((total + HISTORY_PAGE_SIZE - 1) // HISTORY_PAGE_SIZE, 1), args=args)
 
 
-@bp.get("/structures/<int:structure_id>/historique/<int:entry_id>")
+@bp.get("/structures/<id:structure_id>/historique/<id:entry_id>")
 def history_detail(structure_id, entry_id):
     """The detail of one entry (SPEC HIS-3): modules fill it through the "history_detail" slot."""
     structure = services.get_for(current_user, structure_id, "structure.history")
