@@ -30,7 +30,11 @@ def world(live_app):
         from chorus.structures import services
 
         services.update(manager, structure, {"city": "Lorient"})
-        return {"structure_id": structure.id}
+        from chorus.memberships.services import request_membership
+
+        requester = accounts.create("lucas@commune.example", last_name="Garnier")
+        request = request_membership(requester, structure, comment="Service des finances")
+        return {"structure_id": structure.id, "siret": structure.identifier, "request_id": request.id}
 
 
 def log_in(page, email):
@@ -64,7 +68,10 @@ def test_manager_pages(make_page, world):
     log_in(page, "gestionnaire@mairie.example")
     sid = world["structure_id"]
     problems = check(page, ["/mon-compte", "/mon-compte/mot-de-passe", "/structures/nouvelle", "/gestionnaire/",
-                            f"/structures/{sid}", f"/structures/{sid}/modifier", f"/structures/{sid}/historique"])
+                            f"/structures/{sid}", f"/structures/{sid}/modifier", f"/structures/{sid}/historique",
+                            "/gestionnaire/rattachements", f"/gestionnaire/rattachements/{world['request_id']}",
+                            f"/structures/{sid}/rattacher?last_name=garnier",
+                            f"/mon-compte/rattachements/nouveau?identifier_type=SIRET&identifier={world['siret']}"])
     page.goto(f"/structures/{sid}/historique")
     page.locator("a[href*='/historique/']").first.click()
     problems += [f"détail de l'historique: {v}" for v in violations(page)]
