@@ -84,9 +84,12 @@ def serve_command(host, port):
     """Development server, with the mail sender running in the same process."""
     from werkzeug.serving import run_simple
 
+    from .config import Defaults
     from .mail.sender import mail_dir, start_background_sender
 
     app = current_app._get_current_object()
+    if app.config["BASE_URL"] == Defaults.BASE_URL:  # not set by the operator: links to this server
+        app.config["BASE_URL"] = f"http://{host}:{port}"
     stop = start_background_sender(app)
     click.echo(f"Chorus is running at http://{host}:{port}/")
     if not app.config["MAIL_SMTP_HOST"]:

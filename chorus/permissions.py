@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import abort
 from sqlalchemy import and_, false, not_, or_
 from sqlalchemy.sql import ColumnElement
 
@@ -33,10 +32,25 @@ def can(actor, action: str, obj=None) -> bool:
     return any(v is True for v in votes)
 
 
+class Denied(Exception):
+    """Refused by the permission rules. The web answers 403, or 404 when `hidden` (the actor may not
+    even know the object exists, SPEC MGR-2); the CLI or an API maps it its own way."""
+
+    def __init__(self, hidden: bool = False):
+        super().__init__("hidden" if hidden else "denied")
+        self.hidden = hidden
+
+
 def require(actor, action: str, obj=None, *, hide: bool = False) -> None:
-    """Abort 403 unless allowed; with hide=True abort 404, for objects the actor may not know of."""
+    """Raise Denied unless allowed; with hide=True as "not found", for objects the actor may not know of."""
     if not can(actor, action, obj):
-        abort(404 if hide else 403)
+        raise Denied(hidden=hide)
+
+
+def require_on(actor, action: str, obj, *, visible_with: str) -> None:
+    """Raise Denied unless `action` is allowed on `obj`: hidden (404) if `visible_with` is refused too."""
+    if not can(actor, action, obj):
+        raise Denied(hidden=not can(actor, visible_with, obj))
 
 
 def allowed(actor, action: str, model) -> ColumnElement:

@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 from .extensions import login_manager
+from .permissions import Denied
 
 # ---------------------------------------------------------------- htmx
 
@@ -113,7 +114,10 @@ def safe_next(target: str | None, default: str) -> str:
         return default
     if any(c in target for c in "\\\r\n\t\x00") or target.startswith("//"):
         return default
-    parts = urlsplit(target)
+    try:
+        parts = urlsplit(target)
+    except ValueError:  # e.g. "http://[x"
+        return default
     if parts.scheme or parts.netloc or not target.startswith("/"):
         return default
     return target
@@ -122,8 +126,10 @@ def safe_next(target: str | None, default: str) -> str:
 def _unauthorized():
     next_url = request.full_path.rstrip("?") if request.method == "GET" else None
     if request.headers.get("HX-Request") == "true":
-        current = request.headers.get("HX-Current-URL")
-        next_url = urlsplit(current).path if current else None
+        try:
+            next_url = urlsplit(request.headers.get("HX-Current-URL", "")).path or None
+        except ValueError:
+            next_url = None
     login = url_for("accounts.login", next=safe_next(next_url, "") or None)
     flash("Veuillez vous connecter pour accéder à cette page.", "info")
     if request.headers.get("HX-Request") == "true":
@@ -151,7 +157,7 @@ ERROR_TEXTS = {
     405: ("Méthode non autorisée", "Cette adresse ne peut pas être utilisée de cette façon."),
     413: ("Fichier ou formulaire trop volumineux", "Les données envoyées dépassent la taille autorisée."),
     429: ("Trop de demandes", "Trop de demandes ont été faites. Réessayez dans quelques minutes."),
-    500: ("Erreur interne", "Une erreur inattendue s'est produite. L'équipe technique a été prévenue."),
+    500: ("Erreur interne", "Une erreur inattendue s'est produite ; elle a été consignée. Réessayez plus tard."),
 }
 
 
@@ -193,6 +199,10 @@ def init_app(app):
             return login_manager.unauthorized()
         return _error_page(400, "Le formulaire a expiré ou ne provient pas de ce site. Rechargez la page et réessayez.")
 
+    @app.errorhandler(Denied)
+    def _denied(error):
+        return _error_page(404 if error.hidden else 403)
+
     @app.errorhandler(HTTPException)
     def _http_error(error):
         if error.code in (301, 302, 303, 307, 308):
@@ -214,7 +224,7 @@ def init_app(app):
 
         def slot(name, **context):
             parts = [p for p in hook().template_slot(name=name, context=context) if p]
-            return Markup("\n".join(str(p) for p in parts))
+            return Markup("\n").join(parts)  # a plain str from a plugin is escaped, Markup kept
 
         return {
             "slot": slot,

@@ -32,11 +32,14 @@ def test_registration_creates_a_pending_account_and_mails_a_single_use_link(clie
     # SPEC ACC-2, ACC-3
     response = register(client, contact_email="lea@perso.example")
     assert response.status_code == 200
-    assert "Un courriel d'activation a été envoyé à <strong>lea@perso.example</strong>" in page(response)
+    assert "Un courriel d'activation a été envoyé à <strong>lea.durand@fournisseur.example</strong>" in page(
+        response)
     user = user_by_login("lea.durand@fournisseur.example")
     assert user.status == AccountStatus.PENDING and user.password_hash is None
+    assert user.contact_email == "lea@perso.example"
     mail = outbox.last()
-    assert mail.to_addr == "lea@perso.example"  # the contact address, not the login (SPEC NOT-1)
+    # The login address, not the contact one: following the link proves the login belongs to the person.
+    assert mail.to_addr == "lea.durand@fournisseur.example"
     assert mail.subject == "Chorus : activez votre compte"
 
     # Pending: cannot log in yet.
@@ -380,3 +383,28 @@ def test_session_rows_are_removed_at_logout(client, accounts):
     client.post("/deconnexion")
     fresh()
     assert db.session.execute(select(func.count(UserSession.id))).scalar_one() == 0
+
+
+def test_changing_the_contact_address_tells_the_previous_one(logged_in, outbox):
+    logged_in.post("/mon-compte", data={"last_name": "Martin", "first_name": "Claire",
+                                        "contact_email": "nouvelle@exemple.fr", "phone": ""})
+    mail = outbox.last()
+    assert mail.to_addr == "agent@mairie.example" and "nouvelle@exemple.fr" in mail.body
+
+
+def test_reset_links_go_to_the_login_address_even_after_a_contact_change(logged_in, client, outbox):
+    # A stolen session that changes the contact address cannot divert the account's recovery.
+    logged_in.post("/mon-compte", data={"last_name": "Martin", "first_name": "Claire",
+                                        "contact_email": "voleur@ailleurs.example", "phone": ""})
+    client.application.test_client().post("/mot-de-passe-oublie", data={"email": "agent@mairie.example"})
+    assert outbox.last().template == "password_reset" and outbox.last().to_addr == "agent@mairie.example"
+
+
+def test_mail_links_use_base_url_not_the_host_header(make_app, accounts, outbox):
+    application = make_app(WTF_CSRF_ENABLED=False)  # the attacker's own request, token and all
+    with application.app_context():
+        accounts.create()
+        application.test_client().post("/mot-de-passe-oublie", data={"email": "agent@mairie.example"},
+                                       base_url="http://evil.example")
+    assert "evil.example" not in outbox.last().body
+    assert "http://localhost/reinitialisation/" in outbox.last().body

@@ -207,7 +207,10 @@ def test_manager_attaches_a_user_who_did_not_ask(app, world, outbox):
     client = client_as(app, "sophie@commune.example")
     url = f"/structures/{world.commune.id}/rattacher"
     assert "Saisissez au moins un critère de recherche." in page(client.get(url, query_string={"rechercher": "1"}))
-    found = page(client.get(url, query_string={"last_name": "garn"}))
+    # Someone not yet linked to the manager's structures is found by the exact login address only.
+    assert "Aucun utilisateur ne correspond" in page(client.get(url, query_string={"last_name": "garn"}))
+    assert "Lucas Garnier" not in page(client.get(url, query_string={"email": "@"}))  # only related people
+    found = page(client.get(url, query_string={"email": "Lucas@Commune.example"}))
     assert "Lucas Garnier" in found and "Sophie" not in found.split("Utilisateur à rattacher")[-1]
     response = client.post(url, data={"user_id": world.requester.id, "role": "member",
                                       "start_date": "2026-12-01", "comment": "Bienvenue"})
@@ -371,3 +374,15 @@ def test_plugins_fields_of_the_request_form_reach_the_event(make_app, accounts):
         client.post("/mon-compte/rattachements/nouveau", data={
             "structure_id": structure.id, "role": "member", "comment": "", "services": ["12", "14"]})
         assert seen == [{"services": ["12", "14"]}]
+
+
+def test_partial_user_search_only_shows_people_linked_to_the_managers_structures(app, world, accounts):
+    # A manager, who may be anyone who created a private structure, cannot list the platform's accounts.
+    services.request_membership(world.requester, world.commune, comment="")
+    accounts.create("lucie.garnier@ailleurs.example", first_name="Lucie", last_name="Garnier")
+    found = services.search_users(world.manager, last_name="garnier")
+    assert [u.login_email for u in found] == ["lucas@commune.example"]
+    stranger = accounts.create("nouveau@exemple.fr")
+    make_structure(stranger, "Ma petite entreprise")
+    assert services.search_users(stranger, email="@") == [stranger]  # only themselves
+    assert services.search_users(stranger, last_name="garnier") == []

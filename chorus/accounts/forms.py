@@ -30,12 +30,13 @@ class RegisterForm(ProfileFields):
     )
     login_email = EmailField(
         "Adresse de connexion",
-        description="Elle sert d'identifiant de connexion.",
+        description="Elle sert d'identifiant de connexion ; le lien d'activation y est envoyé.",
         validators=[_required("Adresse de connexion"), Length(max=254), email_address],
     )
     contact_email = EmailField(
         "Adresse de contact",
-        description="Facultative : les courriels y sont envoyés si elle diffère de l'adresse de connexion.",
+        description="Facultative : les notifications de la plateforme y sont envoyées si elle diffère de "
+                    "l'adresse de connexion.",
         validators=[Optional(), Length(max=254), email_address],
     )
 

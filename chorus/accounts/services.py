@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from .. import clock, events
 from ..database import transaction
@@ -44,9 +44,11 @@ class AccountData:
 
 
 def _send_activation(user: User) -> None:
+    """The activation link goes to the login address: following it proves the address belongs to the
+    person, so nobody can take someone else's login (the other mails go to the contact address)."""
     token = tokens.issue(user, TokenPurpose.ACTIVATION)
     queue(
-        user.contact_email,
+        user.login_email,
         "activation",
         user=user,
         link=absolute_url("accounts.activate", token=token),
@@ -81,7 +83,7 @@ def register(data: AccountData, *, actor: User | None = None, origin: AccountOri
             if existing.status == AccountStatus.PENDING:
                 _send_activation(existing)
             else:
-                queue(existing.contact_email, "account_exists", user=existing,
+                queue(existing.login_email, "account_exists", user=existing,
                       reset_link=absolute_url("accounts.forgot_password"))
             return None
         now = clock.now()
@@ -103,13 +105,6 @@ def register(data: AccountData, *, actor: User | None = None, origin: AccountOri
         _send_activation(user)
         events.emit("account.created", actor=actor, user_id=user.id, origin=str(origin))
     return user
-
-
-def resend_activation(user: User, *, actor: User | None = None) -> None:
-    if user.status != AccountStatus.PENDING:
-        raise AccountError("Ce compte est déjà activé.")
-    with transaction():
-        _send_activation(user)
 
 
 def activate(token: str, password: str) -> User:
@@ -161,7 +156,7 @@ def log_in(email: str, password: str, address: str) -> LoginResult:
             throttle.hit(address_key, window)
             return LoginResult(error=GENERIC_LOGIN_ERROR)
         if user.kind == AccountKind.TECHNICAL:
-            return LoginResult(error="Un utilisateur technique ne peut se connecter qu'à l'API (TEC-3).")
+            return LoginResult(error="Un utilisateur technique ne peut se connecter qu'à l'API, pas au portail.")
         if user.status == AccountStatus.PENDING:
             return LoginResult(error="Ce compte n'est pas encore activé : suivez le lien reçu par courriel.")
         if user.status != AccountStatus.ACTIVE:
@@ -191,7 +186,8 @@ def request_password_reset(email: str, address: str) -> None:
             _send_activation(user)
             return
         token = tokens.issue(user, TokenPurpose.RESET)
-        queue(user.contact_email, "password_reset", user=user,
+        # To the login address, proven at activation: changing the contact address cannot divert it.
+        queue(user.login_email, "password_reset", user=user,
               link=absolute_url("accounts.reset_password", token=token),
               lifetime=current_app.config["RESET_TOKEN_LIFETIME"])
 
@@ -241,6 +237,8 @@ def update_profile(actor: User, target: User, *, last_name: str, first_name: str
             if getattr(target, name) != value:
                 changes[name] = (getattr(target, name), value)
                 setattr(target, name, value)
+        if "contact_email" in changes:  # the previous address hears of it: a stolen session shows
+            queue(changes["contact_email"][0], "contact_changed", user=target, new=changes["contact_email"][1])
         if changes:
             events.emit("account.updated", actor=actor, user_id=target.id, changes=changes)
 
@@ -263,6 +261,3 @@ def create_admin(*, email: str, last_name: str, first_name: str, password: str) 
         events.emit("account.created", actor=None, user_id=user.id, origin="admin")
     return user
 
-
-def count_users() -> int:
-    return db.session.execute(select(func.count(User.id))).scalar_one()

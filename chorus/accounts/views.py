@@ -65,8 +65,8 @@ def register():
         except services.AccountError as e:
             _attach_error(form, e)
         else:
-            return render("accounts/register_done.html", email=services.normalize_email(
-                form.contact_email.data or form.login_email.data), for_other=form.for_whom.data == "other")
+            return render("accounts/register_done.html", email=services.normalize_email(form.login_email.data),
+                          for_other=form.for_whom.data == "other")
     if request.method == "POST":
         return form_error("accounts/register.html", form=form)
     return render("accounts/register.html", form=form)

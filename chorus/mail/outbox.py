@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 from urllib.parse import urlsplit
 
-from flask import current_app, has_request_context, request, url_for
+from flask import current_app
 from jinja2_fragments.flask import render_block
 
 from .. import clock
@@ -13,12 +13,12 @@ from .models import MailStatus, OutboxMessage
 
 
 def absolute_url(endpoint: str, **values) -> str:
-    """A link for an e-mail: this request's host, or BASE_URL from the CLI and the sender."""
-    if has_request_context():
-        return request.host_url.rstrip("/") + url_for(endpoint, **values)
+    """A link for an e-mail, always on BASE_URL: never on the request's Host header, which a client
+    chooses (a reset link pointing at another site would hand its token over)."""
     base = current_app.config["BASE_URL"].rstrip("/")
-    path = current_app.url_map.bind(urlsplit(base).netloc or "localhost").build(endpoint, values)
-    return base + path
+    parts = urlsplit(base)
+    adapter = current_app.url_map.bind(parts.netloc or "localhost", script_name=parts.path or "/")
+    return f"{parts.scheme or 'http'}://{parts.netloc}{adapter.build(endpoint, values)}"
 
 
 def queue(to: str, template: str, **context) -> OutboxMessage:

@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from flask import abort, current_app
-from sqlalchemy import func, insert, or_, select, update
+from flask import current_app
+from sqlalchemy import and_, false, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import clock, events
@@ -19,7 +19,7 @@ from ..extensions import db
 from ..history import services as history
 from ..history.models import HistoryEntry
 from ..mail.outbox import absolute_url, queue
-from ..permissions import can
+from ..permissions import Denied, can, require_on
 from ..structures.models import Structure, StructureStatus
 from .models import Membership, MembershipStatus, Role
 from .queries import managed_structure_ids
@@ -110,7 +110,7 @@ def request_membership(actor: User, structure: Structure, *, role: str = Role.ME
 def cancel_request(actor: User, membership: Membership) -> bool:
     """The requester withdraws a pending request; False if it was decided meanwhile."""
     if membership.user_id != actor.id:
-        abort(404)
+        raise Denied(hidden=True)
     with transaction():
         done = db.session.execute(
             update(Membership).where(Membership.id == membership.id, Membership.status == MembershipStatus.PENDING)
@@ -208,19 +208,28 @@ def _chunks(items: list, size: int):
 
 
 def search_users(actor: User, *, last_name: str = "", first_name: str = "", email: str = "", limit: int = 50):
-    """People a manager may attach: at least one criterion; active or awaiting activation."""
+    """People a manager may attach (RAT-6), at least one criterion given.
+
+    Partial criteria search only the people already linked to the manager's structures (members, past
+    members, requesters); anyone else is found by their exact login address. So a manager, who may be
+    anyone who created a private structure, cannot list the platform's accounts.
+    """
     criteria = [c.strip() for c in (last_name, first_name, email)]
     if not any(criteria):
         raise MembershipError("Saisissez au moins un critère de recherche.")
     if not can(actor, "membership.search_users"):
-        abort(403)
-    stmt = select(User).where(User.kind == AccountKind.PERSON,
-                              User.status.in_([AccountStatus.ACTIVE, AccountStatus.PENDING]))
+        raise Denied()
+    related = select(Membership.user_id).where(Membership.structure_id.in_(managed_structure_ids(actor)))
+    partial = [User.id.in_(related)]
     for column, value in ((User.last_name, criteria[0]), (User.first_name, criteria[1]),
                           (User.login_email, criteria[2])):
         if value:
             escaped = value.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            stmt = stmt.where(func.lower(column).like(f"%{escaped}%", escape="\\"))
+            partial.append(func.lower(column).like(f"%{escaped}%", escape="\\"))
+    exact = User.login_email == criteria[2].lower() if criteria[2] and not any(criteria[:2]) else false()
+    stmt = select(User).where(User.kind == AccountKind.PERSON,
+                              User.status.in_([AccountStatus.ACTIVE, AccountStatus.PENDING]),
+                              or_(and_(*partial), exact))
     return db.session.execute(
         stmt.order_by(func.lower(User.last_name), func.lower(User.first_name), User.id).limit(limit)
     ).scalars().all()
@@ -229,8 +238,7 @@ def search_users(actor: User, *, last_name: str = "", first_name: str = "", emai
 def attach_user(actor: User, structure: Structure, user: User, *, role: str, start_date: date | None = None,
                 comment: str = "") -> Membership:
     """A manager attaches someone who did not ask; the person is told by e-mail (RAT-6, NOT-1)."""
-    if not can(actor, "membership.attach", structure):
-        abort(404 if not can(actor, "structure.view", structure) else 403)
+    require_on(actor, "membership.attach", structure, visible_with="structure.view")
     wanted = _check_role(role)
     if user.kind != AccountKind.PERSON or user.status == AccountStatus.DEACTIVATED:
         raise MembershipError({"user_id": "Ce compte ne peut pas être rattaché."})
@@ -262,8 +270,7 @@ def attach_user(actor: User, structure: Structure, user: User, *, role: str, sta
 
 def remove(actor: User, structure: Structure, ids: list[int]) -> int:
     """Remove validated memberships of `structure`, at structure level; never the primary manager's."""
-    if not can(actor, "membership.remove", structure):
-        abort(404 if not can(actor, "structure.view", structure) else 403)
+    require_on(actor, "membership.remove", structure, visible_with="structure.view")
     ids = sorted({int(i) for i in ids})[:MAX_BATCH]
     with transaction():
         rows = db.session.execute(

@@ -4,7 +4,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import abort
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
@@ -15,7 +14,7 @@ from ..database import transaction
 from ..extensions import db
 from ..history import services as history
 from ..memberships.models import Membership, MembershipStatus, Role
-from ..permissions import allowed, can
+from ..permissions import Denied, allowed, can, require, require_on
 from ..plugins import hook
 from . import identifiers
 from .models import IdentifierType, MoaMode, PublicCategory, Structure, StructureKind, StructureStatus
@@ -175,8 +174,7 @@ def update(actor: User, structure: Structure, changes: dict[str, Any]) -> dict[s
     Every changed field is recorded in the history with its value before and after (STR-10).
     Returns the changes applied, {field: (before, after)}.
     """
-    if not can(actor, "structure.edit", structure):
-        abort(404 if not can(actor, "structure.view", structure) else 403)
+    require_on(actor, "structure.edit", structure, visible_with="structure.view")
     unknown = set(changes) - EDITABLE_FIELDS
     if unknown:  # mass assignment: a caller tried a field no manager may set
         raise StructureError({"": "Certains champs ne peuvent pas être modifiés."})
@@ -206,9 +204,8 @@ def get_for(actor: User, structure_id: int, action: str = "structure.view") -> S
     """The structure if `actor` may `action` it; 404 when they may not even see it (MGR-2)."""
     structure = db.session.get(Structure, structure_id)
     if structure is None or not can(actor, "structure.view", structure):
-        abort(404)
-    if action != "structure.view" and not can(actor, action, structure):
-        abort(403)
+        raise Denied(hidden=True)
+    require(actor, action, structure)
     return structure
 
 

@@ -152,7 +152,7 @@ def history_list(structure_id):
     ).scalars().all()
     actions = sorted(((a, labels.get(a, a)) for a in present), key=lambda p: p[1])
     comments = [history.VALIDATED, history.REFUSED, history.DEACTIVATED, history.REMOVED]
-    args = {k: v for k, v in request.args.items() if k != "page"}
+    args = {k: request.args[k] for k in ("action", "commentaire", "du", "au") if request.args.get(k)}
     return render("history/list.html", structure=structure, entries=entries, labels=labels, actions=actions,
                   comments=comments, filters=request.args, invalid_dates=invalid_dates, total=total, page=page,
                   pages=max((total + HISTORY_PAGE_SIZE - 1) // HISTORY_PAGE_SIZE, 1), args=args)
