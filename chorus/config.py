@@ -93,13 +93,25 @@ def from_environment(instance_path: str) -> dict:
 
 
 def persistent_secret_key(instance_path: str) -> str:
-    """A random key kept in instance/secret_key, made on first start (mode 0600)."""
+    """A random key kept in instance/secret_key, made on first start (mode 0600).
+
+    Several workers may start at once: the key is written to a private temporary file and linked into
+    place, so a reader sees either no file or the whole key, and exactly one key wins.
+    """
     path = Path(instance_path) / "secret_key"
-    if path.exists():
-        return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(key)
+    if not path.exists():
+        tmp = path.with_name(f".secret_key.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(48))
+        try:
+            os.link(tmp, path)  # atomic; fails if another worker was first
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    key = path.read_text().strip()
+    if len(key) < 32:
+        raise RuntimeError(f"{path} holds no usable secret key: delete it or set SECRET_KEY")
     return key

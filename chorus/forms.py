@@ -7,6 +7,8 @@ from email_validator import EmailNotValidError, validate_email
 from flask_wtf import FlaskForm
 from wtforms import ValidationError
 
+from .validation import CONTROL_CHARS
+
 
 class BaseForm(FlaskForm):
     """Every form of the application: WTForms' own messages in French (its bundled catalogue)."""
@@ -17,7 +19,6 @@ class BaseForm(FlaskForm):
         # the templates add the token to each form, so forms need no CSRF field of their own.
         csrf = False
 
-CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 
 
 def no_control_chars(form, field):

@@ -408,3 +408,54 @@ def test_mail_links_use_base_url_not_the_host_header(make_app, accounts, outbox)
                                        base_url="http://evil.example")
     assert "evil.example" not in outbox.last().body
     assert "http://localhost/reinitialisation/" in outbox.last().body
+
+
+def test_account_services_check_fields_whatever_the_caller(app):
+    from chorus.accounts import services
+
+    with pytest.raises(services.AccountError) as refused:
+        services.register(services.AccountData(last_name="Durand\r\nBcc: x@y.example", first_name="Léa",
+                                               login_email="lea@exemple.fr"))
+    assert refused.value.field == "last_name"
+    result = app.test_cli_runner().invoke(args=["chorus", "create-admin", "--email", "pas-une-adresse",
+                                                "--last-name", "Morel", "--first-name", "Anne",
+                                                "--password", PASSWORD])
+    assert result.exit_code != 0 and "adresse électronique valide" in result.output
+
+
+def test_successful_logins_do_not_use_up_the_address_allowance(make_app, accounts):
+    application = make_app(LOGIN_MAX_FAILURES_PER_ADDRESS=3)
+    with application.app_context():
+        accounts.create()
+        client = application.test_client()
+        for _ in range(6):  # an office behind one address, people logging in all day
+            assert client.post("/connexion", data={"email": "agent@mairie.example",
+                                                   "password": PASSWORD}).status_code == 303
+
+
+def test_logging_in_again_ends_the_previous_session(client, accounts):
+    accounts.create()
+    accounts.login(client)
+    old_cookie = client.get_cookie("chorus_session").value
+    accounts.login(client)
+    replay = client.application.test_client()
+    replay.set_cookie("chorus_session", old_cookie)
+    assert replay.get("/mon-compte").status_code == 303
+
+
+def test_purge_command_removes_what_has_expired(app, client, accounts, travel):
+    accounts.create()
+    accounts.login(client)
+    client.post("/mot-de-passe-oublie", data={"email": "agent@mairie.example"})
+    travel(hours=13)
+    result = app.test_cli_runner().invoke(args=["chorus", "purge"])
+    assert result.exit_code == 0 and "sessions: 1, links: 1" in result.output
+
+
+def test_secret_key_is_made_once_and_kept(tmp_path):
+    from chorus.config import persistent_secret_key
+
+    first = persistent_secret_key(str(tmp_path))
+    assert len(first) >= 32 and persistent_secret_key(str(tmp_path)) == first
+    assert oct((tmp_path / "secret_key").stat().st_mode & 0o777) == "0o600"
+    assert [p.name for p in tmp_path.iterdir()] == ["secret_key"]  # no temporary file left

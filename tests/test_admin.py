@@ -91,3 +91,13 @@ def test_administrators_find_any_structure(client, accounts):
     html = page(client.get("/administration/structures?q=nord"))
     assert "Atelier Nord" in html and "Nulle-Part" not in html
     assert page(client.get("/administration/structures")).count("<tr>") == 3
+
+
+def test_creating_an_existing_account_mails_nobody(client, accounts, outbox):
+    accounts.create("admin@dgfip.example", is_admin=True)
+    accounts.create("paul.roux@commune.example")
+    accounts.login(client, "admin@dgfip.example")
+    response = client.post("/administration/comptes/nouveau", data={
+        "last_name": "Roux", "first_name": "Paul", "login_email": "paul.roux@commune.example"})
+    assert response.status_code == 422 and "Un compte existe déjà" in page(response)
+    assert outbox.all() == []

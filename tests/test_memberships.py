@@ -386,3 +386,22 @@ def test_partial_user_search_only_shows_people_linked_to_the_managers_structures
     make_structure(stranger, "Ma petite entreprise")
     assert services.search_users(stranger, email="@") == [stranger]  # only themselves
     assert services.search_users(stranger, last_name="garnier") == []
+
+
+def test_a_membership_starting_later_gives_no_access_before_its_date(app, world, travel):
+    # SPEC RAT-6: the validity start date
+    services.attach_user(world.manager, world.commune, world.requester, role="secondary",
+                         start_date=clock.now().date() + timedelta(days=10))
+    client = client_as(app, "lucas@commune.example")
+    assert client.get(f"/structures/{world.commune.id}/modifier").status_code == 404
+    travel(days=10)
+    client = client_as(app, "lucas@commune.example")
+    assert client.get(f"/structures/{world.commune.id}/modifier").status_code == 200
+
+
+def test_a_decision_needs_one_of_the_two_buttons(app, world):
+    m = services.request_membership(world.requester, world.commune, comment="")
+    client = client_as(app, "sophie@commune.example")
+    assert client.post("/gestionnaire/rattachements", data={"ids": [m.id]}).status_code == 400
+    assert client.post(f"/gestionnaire/rattachements/{m.id}", data={"action": "?"}).status_code == 400
+    assert memberships_of(world.requester, world.commune)[0].status == "pending"

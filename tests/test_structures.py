@@ -292,3 +292,14 @@ def test_saving_the_designation_with_htmx_refreshes_it_above_the_blocks(logged_i
     html = page(response)
     assert '<p class="structure-identity" id="structure-identity" hx-swap-oob="true"><strong>Atelier Renommé' in html
     assert 'autofocus>Modifications enregistrées.' in html  # focus stays in the block after the swap
+
+
+def test_the_service_checks_fields_whatever_the_caller(logged_in, own):
+    # Forms check first; an import, the CLI or the API calling the service directly is held to the same.
+    for changes, field in (({"city": "Vannes\r\nX"}, "city"), ({"designation": "x" * 201}, "designation"),
+                           ({"email": "pas une adresse"}, "email"), ({"country_code": "fr"}, "country_code"),
+                           ({"engagement_required": "oui"}, "engagement_required")):
+        with pytest.raises(services.StructureError) as refused:
+            services.update(logged_in.user, own, changes)
+        assert field in refused.value.errors
+    services.update(logged_in.user, own, {"connection_info": "Ligne 1\nLigne 2"})  # multi-line is fine here

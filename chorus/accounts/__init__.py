@@ -35,3 +35,35 @@ def permission_filter(actor, action, model):
     if model is User and action == "account.edit" and getattr(actor, "is_authenticated", False):
         return QueryRule(allow=User.id == actor.id)
     return None
+
+
+@hookimpl
+def register_commands():
+    import click
+
+    @click.command("purge")
+    def purge_command():
+        """Delete expired login sessions, used or expired one-time links and stale throttle counters (cron)."""
+        from .. import clock
+        from ..database import transaction
+        from ..extensions import db
+        from .models import AccountToken, ThrottleCounter
+        from .sessions import purge_expired
+
+        now = clock.now()
+        with transaction():
+            sessions = purge_expired()
+            links = db.session.execute(db.delete(AccountToken).where(
+                (AccountToken.expires_at <= now) | AccountToken.used_at.is_not(None))).rowcount
+            counters = db.session.execute(db.delete(ThrottleCounter).where(
+                ThrottleCounter.window_start <= now - _longest_window())).rowcount
+        click.echo(f"sessions: {sessions}, links: {links}, counters: {counters}")
+
+    return [purge_command]
+
+
+def _longest_window():
+    from flask import current_app
+
+    c = current_app.config
+    return max(c["LOGIN_WINDOW"], c["MAIL_REQUESTS_WINDOW"])

@@ -1,4 +1,4 @@
-from wtforms import EmailField, HiddenField, PasswordField, RadioField, StringField, TelField
+from wtforms import EmailField, PasswordField, RadioField, StringField, TelField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -12,7 +12,6 @@ def _required(label):
 class LoginForm(BaseForm):
     email = EmailField("Adresse de connexion", validators=[_required("Adresse de connexion"), Length(max=254)])
     password = PasswordField("Mot de passe", validators=[_required("Mot de passe"), Length(max=1024)])
-    next = HiddenField()
 
 
 class ProfileFields(BaseForm):

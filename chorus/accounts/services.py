@@ -7,9 +7,10 @@ from flask import current_app
 from sqlalchemy import select
 
 from .. import clock, events
-from ..database import transaction
+from ..database import reading, transaction
 from ..extensions import db
 from ..mail.outbox import absolute_url, queue
+from ..validation import email_problem, text_problem
 from . import sessions, throttle, tokens
 from .models import AccountKind, AccountOrigin, AccountStatus, TokenPurpose, User
 from .passwords import hash_password, needs_rehash, password_problem, verify_password
@@ -41,6 +42,21 @@ class AccountData:
     login_email: str
     contact_email: str = ""
     phone: str = ""
+
+
+def _check_person(*, last_name: str, first_name: str, emails: dict[str, str], phone: str = "") -> None:
+    """The rules of a person's data, for every caller (forms check them first, for the messages)."""
+    for field, value, max_length in (("last_name", last_name, 100), ("first_name", first_name, 100),
+                                     ("phone", phone, 30)):
+        problem = text_problem(value, max_length)
+        if not problem and field != "phone" and not value.strip():
+            problem = "Ce champ est obligatoire."
+        if problem:
+            raise AccountError(problem, field=field)
+    for field, value in emails.items():
+        problem = email_problem(value)
+        if problem:
+            raise AccountError(problem, field=field)
 
 
 def _send_activation(user: User) -> None:
@@ -75,6 +91,10 @@ def register(data: AccountData, *, actor: User | None = None, origin: AccountOri
     """
     if is_pigp and not (actor and actor.is_admin):
         raise AccountError("Seul un administrateur de la plateforme peut créer un compte PIGP.")
+    emails = {"login_email": data.login_email.strip()}
+    if data.contact_email:
+        emails["contact_email"] = data.contact_email.strip()
+    _check_person(last_name=data.last_name, first_name=data.first_name, emails=emails, phone=data.phone)
     with transaction():
         if address and actor is None and not _mail_budget_left(address):
             raise AccountError("Trop de demandes depuis votre poste. Réessayez dans une heure.")
@@ -139,31 +159,38 @@ THROTTLED_LOGIN_ERROR = "Trop de tentatives de connexion. Réessayez dans quelqu
 def log_in(email: str, password: str, address: str) -> LoginResult:
     """Check the credentials and open a session (ACC-7: throttled before any hashing).
 
-    An unknown account and a wrong password get the same answer and cost the same time.
+    Each attempt is counted first, atomically, per account and per address; a success takes its count
+    back. The hash is verified outside any write lock. An unknown account and a wrong password get the
+    same answer and cost the same time.
     """
     c = current_app.config
     window = c["LOGIN_WINDOW"]
     account_key = f"login:account:{normalize_email(email)}"
     address_key = f"login:address:{address}"
     with transaction():
-        if (throttle.count(account_key, window) >= c["LOGIN_MAX_FAILURES_PER_ACCOUNT"]
-                or throttle.count(address_key, window) >= c["LOGIN_MAX_FAILURES_PER_ADDRESS"]):
-            return LoginResult(error=THROTTLED_LOGIN_ERROR)
+        per_account = throttle.hit(account_key, window)
+        per_address = throttle.hit(address_key, window)
+    if per_account > c["LOGIN_MAX_FAILURES_PER_ACCOUNT"] or per_address > c["LOGIN_MAX_FAILURES_PER_ADDRESS"]:
+        return LoginResult(error=THROTTLED_LOGIN_ERROR)
+    with reading():
         user = find_by_login(email)
         ok = verify_password(user.password_hash if user else None, password)
         if not ok:
-            throttle.hit(account_key, window)
-            throttle.hit(address_key, window)
             return LoginResult(error=GENERIC_LOGIN_ERROR)
-        if user.kind == AccountKind.TECHNICAL:
-            return LoginResult(error="Un utilisateur technique ne peut se connecter qu'à l'API, pas au portail.")
-        if user.status == AccountStatus.PENDING:
-            return LoginResult(error="Ce compte n'est pas encore activé : suivez le lien reçu par courriel.")
-        if user.status != AccountStatus.ACTIVE:
-            return LoginResult(error="Ce compte est désactivé.")
+        user_id, kind, status = user.id, user.kind, user.status
+        new_hash = hash_password(password) if needs_rehash(user.password_hash) else None
+    if kind == AccountKind.TECHNICAL:
+        return LoginResult(error="Un utilisateur technique ne peut se connecter qu'à l'API, pas au portail.")
+    if status == AccountStatus.PENDING:
+        return LoginResult(error="Ce compte n'est pas encore activé : suivez le lien reçu par courriel.")
+    if status != AccountStatus.ACTIVE:
+        return LoginResult(error="Ce compte est désactivé.")
+    with transaction():
         throttle.clear(account_key)
-        if needs_rehash(user.password_hash):
-            user.password_hash = hash_password(password)
+        throttle.forgive(address_key)
+        user = db.session.get(User, user_id)
+        if new_hash:
+            user.password_hash = new_hash
         sessions.start(user)
         events.emit("account.logged_in", actor=user, user_id=user.id)
     return LoginResult(user=user)
@@ -230,6 +257,8 @@ def update_profile(actor: User, target: User, *, last_name: str, first_name: str
 
     if not can(actor, "account.edit", target):
         raise AccountError("Vous ne pouvez pas modifier ce compte.")
+    _check_person(last_name=last_name, first_name=first_name, emails={"contact_email": contact_email.strip()},
+                  phone=phone)
     with transaction():
         changes = {}
         for name, value in (("last_name", last_name.strip()), ("first_name", first_name.strip()),
@@ -245,6 +274,7 @@ def update_profile(actor: User, target: User, *, last_name: str, first_name: str
 
 def create_admin(*, email: str, last_name: str, first_name: str, password: str) -> User:
     """A platform administrator, active at once (CLI `flask chorus create-admin`)."""
+    _check_person(last_name=last_name, first_name=first_name, emails={"login_email": email.strip()})
     with transaction():
         if find_by_login(email):
             raise AccountError("Un compte existe déjà avec cette adresse de connexion.")

@@ -30,7 +30,11 @@ def client_address() -> str:
 
 
 def start(user: User) -> None:
-    """Open a session for `user` (inside the caller's transaction) and give the browser a new id."""
+    """Open a session for `user` (inside the caller's transaction) and give the browser a new id.
+
+    The browser's previous session, if any (logging in again, or as someone else), ends here.
+    """
+    end()
     token = secrets.token_urlsafe(32)
     now = clock.now()
     db.session.add(
@@ -86,3 +90,8 @@ def load_user_from_request(_request) -> User | None:
     if now.timestamp() - seen >= 60:  # refresh the idle clock, at most once a minute
         session[SEEN_KEY] = int(now.timestamp())
     return row.user
+
+
+def purge_expired() -> int:
+    """Delete sessions past their absolute timeout (a cron job); returns how many."""
+    return db.session.execute(delete(UserSession).where(UserSession.expires_at <= clock.now())).rowcount

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import case, delete, literal, select
+from sqlalchemy import case, delete, literal, select, update
 
 from .. import clock
 from ..database import UTCDateTime, upsert
@@ -18,8 +18,11 @@ def count(key: str, window: timedelta) -> int:
     return row.count
 
 
-def hit(key: str, window: timedelta) -> None:
-    """Count one more failure for `key` (inside the caller's write transaction)."""
+def hit(key: str, window: timedelta) -> int:
+    """Count one more for `key` (inside the caller's write transaction); returns the new count.
+
+    One atomic statement: parallel requests cannot all read the same count and all pass.
+    """
     now = clock.now()
     expired = ThrottleCounter.window_start <= now - window
     now_value = literal(now, type_=UTCDateTime())
@@ -33,7 +36,13 @@ def hit(key: str, window: timedelta) -> None:
             "window_start": case((expired, now_value), else_=ThrottleCounter.window_start),
         },
     )
-    db.session.execute(stmt)
+    return db.session.execute(stmt.returning(ThrottleCounter.count)).scalar_one()
+
+
+def forgive(key: str) -> None:
+    """Take one back (a successful login from an address should not count against it)."""
+    db.session.execute(update(ThrottleCounter).where(ThrottleCounter.key == key, ThrottleCounter.count > 0)
+                       .values(count=ThrottleCounter.count - 1))
 
 
 def clear(key: str) -> None:

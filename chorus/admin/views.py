@@ -34,7 +34,10 @@ def index():
 def create_account():
     form = AdminAccountForm()
     del form.for_whom
-    if form.validate_on_submit():
+    if form.validate_on_submit() and accounts.find_by_login(form.login_email.data):
+        # Told here, and nobody mailed: the registration's anti-enumeration answer is for the public.
+        form.login_email.errors = ["Un compte existe déjà avec cette adresse de connexion."]
+    elif form.validate_on_submit():
         data = accounts.AccountData(
             last_name=form.last_name.data, first_name=form.first_name.data, login_email=form.login_email.data,
             contact_email=form.contact_email.data or "", phone=form.phone.data or "",

@@ -18,7 +18,7 @@ class MailStatus(StrEnum):
 
     @property
     def label(self) -> str:
-        return {"pending": "En attente", "sent": "Envoyé", "failed": "En échec"}[self.value]
+        return {"pending": "En attente", "sent": "Envoyés", "failed": "En échec"}[self.value]
 
 
 class OutboxMessage(db.Model):

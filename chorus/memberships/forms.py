@@ -39,7 +39,8 @@ class UserSearchForm(BaseForm):
 
 
 class AttachForm(BaseForm):
-    user_id = HiddenField(validators=[DataRequired(message="Choisissez l'utilisateur à rattacher.")])
+    user_id = HiddenField("Utilisateur à rattacher",
+                          validators=[DataRequired(message="Choisissez l'utilisateur à rattacher.")])
     role = RadioField("Rôle", choices=ROLE_CHOICES, default=Role.MEMBER.value,
                       validators=[DataRequired(message=required_message("Rôle"))])
     start_date = DateField("Date de début de validité", validators=[Optional()],

@@ -90,7 +90,3 @@ class Membership(db.Model):
     @property
     def is_pending(self) -> bool:
         return self.status == MembershipStatus.PENDING
-
-    @property
-    def is_manager(self) -> bool:
-        return self.role in MANAGER_ROLES and self.status == MembershipStatus.VALIDATED

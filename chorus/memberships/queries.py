@@ -1,16 +1,22 @@
 """Who holds which role where: the queries every permission rule is built from."""
 from __future__ import annotations
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, or_, select
 
+from .. import clock
 from ..extensions import db
 from .models import MANAGER_ROLES, Membership, MembershipStatus, Role
 
 
+def in_force():
+    """A validated membership whose validity has started (SPEC RAT-6: a start date may be ahead)."""
+    return and_(Membership.status == MembershipStatus.VALIDATED,
+                or_(Membership.start_date.is_(None), Membership.start_date <= clock.now().date()))
+
+
 def structure_ids(user, roles=None) -> Select:
-    """SELECT of the ids of the structures where `user` has a validated membership (in `roles`)."""
-    stmt = select(Membership.structure_id).where(
-        Membership.user_id == user.id, Membership.status == MembershipStatus.VALIDATED)
+    """SELECT of the ids of the structures where `user` has a membership in force (in `roles`)."""
+    stmt = select(Membership.structure_id).where(Membership.user_id == user.id, in_force())
     if roles is not None:
         stmt = stmt.where(Membership.role.in_([str(r) for r in roles]))
     return stmt
@@ -25,9 +31,8 @@ def role_of(user, structure_id: int) -> Role | None:
     if not getattr(user, "is_authenticated", False) or not getattr(user, "id", None):
         return None
     role = db.session.execute(
-        select(Membership.role).where(
-            Membership.user_id == user.id, Membership.structure_id == structure_id,
-            Membership.status == MembershipStatus.VALIDATED)
+        select(Membership.role).where(Membership.user_id == user.id, Membership.structure_id == structure_id,
+                                      in_force())
     ).scalar_one_or_none()
     return Role(role) if role else None
 
@@ -37,12 +42,3 @@ def is_manager_anywhere(user) -> bool:
         return False
     return db.session.execute(managed_structure_ids(user).limit(1)).first() is not None
 
-
-def primary_manager(structure_id: int):
-    from ..accounts.models import User
-
-    return db.session.execute(
-        select(User).join(Membership, Membership.user_id == User.id).where(
-            Membership.structure_id == structure_id, Membership.role == Role.PRIMARY,
-            Membership.status == MembershipStatus.VALIDATED)
-    ).scalar_one_or_none()

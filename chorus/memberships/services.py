@@ -19,7 +19,7 @@ from ..extensions import db
 from ..history import services as history
 from ..history.models import HistoryEntry
 from ..mail.outbox import absolute_url, queue
-from ..permissions import Denied, can, require_on
+from ..permissions import Denied, allowed, can, require_on
 from ..structures.models import Structure, StructureStatus
 from .models import Membership, MembershipStatus, Role
 from .queries import managed_structure_ids
@@ -126,11 +126,8 @@ def cancel_request(actor: User, membership: Membership) -> bool:
 
 def decidable(actor: User):
     """SELECT of the pending requests `actor` may decide: their structures, never their own (RAT-8)."""
-    return select(Membership).where(
-        Membership.status == MembershipStatus.PENDING,
-        Membership.structure_id.in_(managed_structure_ids(actor)),
-        Membership.user_id != actor.id,
-    )
+    return select(Membership).where(Membership.status == MembershipStatus.PENDING,
+                                    allowed(actor, "membership.decide", Membership))
 
 
 def decide(actor: User, ids: list[int], *, accept: bool, reason: str = "", role: str | None = None) -> DecisionReport:
@@ -177,9 +174,9 @@ def _after_decision(actor, ids, accept, reason, now) -> None:
         ).all()
     grants, entries = [], []
     for m, structure, user in rows:
+        spaces = default_spaces(structure, m.role) if accept else []
         if accept:
-            m.granted_spaces = default_spaces(structure, m.role)
-            grants.append({"id": m.id, "granted_spaces": m.granted_spaces})
+            grants.append({"id": m.id, "granted_spaces": spaces})
         entries.append({
             "structure_id": structure.id, "at": now, "actor_id": actor.id,
             "action": "membership.validated" if accept else "membership.refused",
@@ -192,8 +189,7 @@ def _after_decision(actor, ids, accept, reason, now) -> None:
               user=user, structure=structure, membership=m, reason=reason,
               link=absolute_url("accounts.my_account"))
         events.emit("membership.validated" if accept else "membership.refused", actor=actor, membership_id=m.id,
-                    user_id=user.id, structure_id=structure.id, role=str(m.role),
-                    default_spaces=list(m.granted_spaces or []))
+                    user_id=user.id, structure_id=structure.id, role=str(m.role), default_spaces=spaces)
     if grants:
         db.session.execute(update(Membership), grants)
     db.session.execute(insert(HistoryEntry), entries)
@@ -325,12 +321,6 @@ def expire_pending() -> int:
                 events.emit("membership.refused", actor=None, membership_id=m.id, user_id=user.id,
                             structure_id=structure.id, role=str(m.role), default_spaces=[])
     return len(ids)
-
-
-def pending_for_user(user: User) -> list[Membership]:
-    return db.session.execute(
-        select(Membership).where(Membership.user_id == user.id, Membership.status == MembershipStatus.PENDING)
-    ).scalars().all()
 
 
 def open_memberships_of(user: User):

@@ -5,6 +5,7 @@ from flask_login import current_user
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import contains_eager
 
+from .. import clock
 from ..accounts.models import User
 from ..extensions import db
 from ..permissions import allowed, can
@@ -20,7 +21,7 @@ def my_memberships(user) -> dict:
         .options(contains_eager(Membership.structure))  # one query, not one per row
         .order_by(Membership.status.desc(), func.lower(Structure.designation))
     ).scalars().all()
-    return {"memberships": memberships}
+    return {"memberships": memberships, "today": clock.now().date()}
 
 
 def dashboard(user) -> dict:

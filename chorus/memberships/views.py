@@ -22,6 +22,14 @@ PAGE_SIZE = 100
 CORE_FIELDS = {"csrf_token", "structure_id", "role", "comment"}
 
 
+def _accept() -> bool:
+    """The button pressed: "valider" or "refuser"; anything else is a malformed request."""
+    action = request.form.get("action")
+    if action not in ("valider", "refuser"):
+        abort(400)
+    return action == "valider"
+
+
 def _ids() -> list[int]:
     return [i for i in map(parse_id, request.form.getlist("ids")) if i]
 
@@ -32,7 +40,7 @@ def _ids() -> list[int]:
 @bp.route("/mon-compte/rattachements/nouveau", methods=["GET", "POST"])
 def request_new():
     """Find a structure by its identifier, then ask to be attached to it."""
-    find = FindStructureForm(request.args, meta={"csrf": False})
+    find = FindStructureForm(request.args)
     structure, searched = None, "identifier" in request.args
     if searched and find.validate():
         structure = services.find_structure(find.identifier_type.data, find.identifier.data)
@@ -104,7 +112,7 @@ def _render_pending(status=200, reason_error=None, selected=()):
 def decide_many():
     """Validate or refuse the checked requests (SPEC RAT-4)."""
     require(current_user, "membership.decide_any")
-    accept = request.form.get("action") == "valider"
+    accept = _accept()
     ids = _ids()
     if not ids:
         flash("Cochez au moins une demande.", "error")
@@ -145,7 +153,7 @@ def decide_one(membership_id):
     form = DecisionForm(data={"role": membership.role if membership.role != Role.PRIMARY else Role.MEMBER})
     decidable = membership.status == MembershipStatus.PENDING and membership.user_id != current_user.id
     if request.method == "POST" and decidable and form.validate():
-        accept = request.form.get("action") == "valider"
+        accept = _accept()
         try:
             report = services.decide(current_user, [membership.id], accept=accept, reason=form.reason.data,
                                      role=form.role.data if accept else None)
@@ -175,7 +183,7 @@ def attach_choose():
 def attach(structure_id):
     """"Rattacher un utilisateur": search (one criterion at least), then role, start date, comment."""
     structure = get_for(current_user, structure_id, "membership.attach")
-    search = UserSearchForm(request.args, meta={"csrf": False})
+    search = UserSearchForm(request.args)
     form = AttachForm()
     results, search_error = None, None
     if any(request.args.get(k) for k in ("last_name", "first_name", "email")) or "rechercher" in request.args:

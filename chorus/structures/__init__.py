@@ -27,12 +27,11 @@ def permission_vote(actor, action, obj):
     if action == "structure.create_public":
         return True if actor.is_admin else None
     if isinstance(obj, Structure):
-        role = role_of(actor, obj.id)
         if action == "structure.view":
             # Its users see the record; platform administrators see every record, read-only.
-            return True if role is not None or actor.is_admin else None
+            return True if actor.is_admin or role_of(actor, obj.id) is not None else None
         if action in MANAGER_ACTIONS:
-            return True if role in MANAGER_ROLES else None  # SPEC STR-4, MGR-2
+            return True if role_of(actor, obj.id) in MANAGER_ROLES else None  # SPEC STR-4, MGR-2
     return None
 
 

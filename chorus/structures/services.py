@@ -1,10 +1,11 @@
 """Structure rules (SPEC STR-1..10, TRF-1). Plain functions taking the actor; every save goes through here."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Boolean, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from .. import clock, events
@@ -16,6 +17,7 @@ from ..history import services as history
 from ..memberships.models import Membership, MembershipStatus, Role
 from ..permissions import Denied, allowed, can, require, require_on
 from ..plugins import hook
+from ..validation import email_problem, text_problem
 from . import identifiers
 from .models import IdentifierType, MoaMode, PublicCategory, Structure, StructureKind, StructureStatus
 
@@ -35,8 +37,6 @@ PARAMETER_FIELDS = ("payment_status_not_reported", "service_code_required", "eng
                     "engagement_or_service_required")
 EDITABLE_FIELDS = frozenset(("designation", *ADDRESS_FIELDS, *PARAMETER_FIELDS, "moa", "billing_mandate",
                              "pacage_number", "social_regime", "vat_number", "connection_info"))
-# Set by the system only (SPEC STR-5); a manager's form can never change them.
-EDI_FIELDS = ("edi_receive_lifecycle", "edi_emitter", "edi_connection_active", "edi_can_receive")
 
 FIELD_LABELS = {
     "designation": "Raison sociale", "address": "Adresse", "address_complement_1": "Complément d'adresse 1",
@@ -61,8 +61,27 @@ class StructureData:
     fields: dict[str, Any] = field(default_factory=dict)  # any other EDITABLE_FIELDS
 
 
+def _field_problem(name: str, value) -> str | None:
+    column = Structure.__table__.c[name]
+    if isinstance(column.type, Boolean):
+        return None if isinstance(value, bool) else "Valeur non valable."
+    if name == "email" and value:
+        return email_problem(value)
+    if name == "country_code" and not re.fullmatch(r"[A-Z]{2}", value or ""):
+        return "Saisissez un code pays de deux lettres."
+    if name == "moa":
+        return None if value in {m.value for m in MoaMode} else "Valeur non valable."
+    return text_problem(value, column.type.length or 2000, multiline=name == "connection_info")
+
+
 def _check_rules(structure: Structure, changes: dict) -> None:
     errors: dict[str, str] = {}
+    for name, value in changes.items():
+        problem = _field_problem(name, value)
+        if problem:
+            errors[name] = problem
+    if errors:
+        raise StructureError(errors)
     if changes.get("moa", structure.moa) != MoaMode.NONE and not structure.is_public:
         errors["moa"] = "Seules les structures publiques peuvent être maîtres d'ouvrage (MOA)."
     for name in ("designation", "address"):
