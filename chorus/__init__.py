@@ -56,4 +56,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .cli import build_group
 
     app.cli.add_command(build_group(collect(pm.hook.register_commands())))
+    if app.config["PROXY_COUNT"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
     return app

@@ -20,6 +20,9 @@ class Defaults:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False  # set CHORUS_HTTPS=1 behind HTTPS
+    # Behind a reverse proxy: how many proxies set X-Forwarded-For/-Proto/-Host (0: none, trust nothing).
+    # Without it every client has the proxy's address, and the per-address limits become global.
+    PROXY_COUNT = 0
     SESSION_IDLE_TIMEOUT = timedelta(minutes=30)
     SESSION_ABSOLUTE_TIMEOUT = timedelta(hours=12)
     PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
@@ -77,6 +80,8 @@ def from_environment(instance_path: str) -> dict:
         out["SQLALCHEMY_DATABASE_URI"] = env["DATABASE_URL"]
     if env.get("SECRET_KEY"):
         out["SECRET_KEY"] = env["SECRET_KEY"]
+    if env.get("CHORUS_PROXY_COUNT"):
+        out["PROXY_COUNT"] = int(env["CHORUS_PROXY_COUNT"])
     if env.get("CHORUS_HTTPS") == "1":
         out["SESSION_COOKIE_SECURE"] = True
         out["PREFERRED_URL_SCHEME"] = "https"

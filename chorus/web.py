@@ -190,6 +190,8 @@ def init_app(app):
         h.setdefault("X-Frame-Options", "DENY")
         if request.endpoint != "static":
             h["Cache-Control"] = "no-store"
+        if app.config["SESSION_COOKIE_SECURE"]:  # served over HTTPS: browsers must keep to it
+            h.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response
 
     @app.errorhandler(CSRFError)

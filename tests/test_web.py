@@ -165,3 +165,22 @@ def test_out_of_range_numbers_never_give_a_500(app, logged_in):
                           data={"structure_id": huge, "role": "member"}).status_code == 404
     response = logged_in.post(f"/structures/{structure.id}/rattacher", data={"user_id": "²", "role": "member"})
     assert response.status_code == 422 and "choisissez l'utilisateur à rattacher" in page(response)
+
+
+def test_behind_a_proxy_the_client_address_is_the_forwarded_one(make_app, accounts):
+    # PROXY_COUNT=1: per-address limits count the real clients, not the proxy
+    application = make_app(PROXY_COUNT=1, LOGIN_MAX_FAILURES_PER_ADDRESS=2)
+    with application.app_context():
+        accounts.create()
+        client = application.test_client()
+        for _ in range(2):
+            client.post("/connexion", data={"email": "x@exemple.fr", "password": "mauvais mot de passe"},
+                        headers={"X-Forwarded-For": "10.0.0.1"})
+        ok = client.post("/connexion", data={"email": "agent@mairie.example", "password": PASSWORD},
+                         headers={"X-Forwarded-For": "10.0.0.2"})
+        assert ok.status_code == 303
+
+
+def test_hsts_when_served_over_https(make_app):
+    application = make_app(SESSION_COOKIE_SECURE=True)
+    assert "max-age" in application.test_client().get("/").headers["Strict-Transport-Security"]
