@@ -282,8 +282,10 @@ def test_validation_emits_an_event_with_the_default_spaces(make_app, accounts):
         atelier = make_structure(owner, "Atelier Dupont")
         m = services.request_membership(requester, atelier, comment="")
         services.decide(owner, [m.id], accept=True)
-        # A private structure has no "reçues" spaces; a member has no managers' space (ESP-2).
-        assert seen == [{"membership_id": m.id, "user_id": requester.id, "structure_id": atelier.id,
+        # The creator, primary manager, first; then the member, who has no managers' space, and a private
+        # structure has no "reçues" spaces (ESP-2).
+        assert seen[0]["role"] == "primary" and "ACTIVITES_GESTIONNAIRE" in seen[0]["default_spaces"]
+        assert seen[1:] == [{"membership_id": m.id, "user_id": requester.id, "structure_id": atelier.id,
                          "role": "member", "default_spaces": ["SOLLICITATIONS_EMISES"]}]
 
 

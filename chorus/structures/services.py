@@ -15,6 +15,7 @@ from ..database import transaction
 from ..extensions import db
 from ..history import services as history
 from ..memberships.models import Membership, MembershipStatus, Role
+from ..memberships.spaces import default_spaces
 from ..permissions import Denied, allowed, can, require, require_on
 from ..plugins import hook
 from ..validation import email_problem, text_problem
@@ -131,13 +132,26 @@ def _exists(id_type: str, identifier: str) -> bool:
     ).first() is not None
 
 
-def _attach_primary(structure: Structure, user: User, actor: User) -> Membership:
+def _create(actor: User, data: StructureData, kind: StructureKind, category, manager: User) -> Structure:
+    """The structure, its primary manager's membership (with the spaces of ESP-2) and the history."""
+    structure = _new_structure(data, kind, category)
+    db.session.add(structure)
+    _flush_unique(structure)
     now = clock.now()
-    membership = Membership(user_id=user.id, structure_id=structure.id, role=Role.PRIMARY,
+    membership = Membership(user_id=manager.id, structure_id=structure.id, role=Role.PRIMARY,
                             status=MembershipStatus.VALIDATED, comment="", decision_reason="",
-                            start_date=now.date(), created_at=now, decided_at=now, decided_by_id=actor.id)
+                            start_date=now.date(), created_at=now, decided_at=now, decided_by_id=actor.id,
+                            granted_spaces=default_spaces(structure, Role.PRIMARY))
     db.session.add(membership)
-    return membership
+    db.session.flush()
+    kind_text = "publique " if structure.is_public else ""
+    history.record(structure.id, actor, "structure.created", subject_user=manager,
+                   summary=f"Création de la structure {kind_text}{structure.designation} ; "
+                           f"{manager.full_name} en est gestionnaire principal.")
+    events.emit("structure.created", actor=actor, structure_id=structure.id)
+    events.emit("membership.validated", actor=actor, membership_id=membership.id, user_id=manager.id,
+                structure_id=structure.id, role=str(Role.PRIMARY), default_spaces=membership.granted_spaces)
+    return structure
 
 
 def create_private(actor: User, data: StructureData) -> Structure:
@@ -145,15 +159,7 @@ def create_private(actor: User, data: StructureData) -> Structure:
     if not can(actor, "structure.create_private"):
         raise StructureError("Vous ne pouvez pas créer de structure.")
     with transaction():
-        structure = _new_structure(data, StructureKind.PRIVATE, None)
-        db.session.add(structure)
-        _flush_unique(structure)
-        _attach_primary(structure, actor, actor)
-        history.record(structure.id, actor, "structure.created", subject_user=actor,
-                       summary=f"Création de la structure {structure.designation} ; "
-                               f"{actor.full_name} en est gestionnaire principal.")
-        events.emit("structure.created", actor=actor, structure_id=structure.id)
-    return structure
+        return _create(actor, data, StructureKind.PRIVATE, None, actor)
 
 
 def create_public(actor: User, data: StructureData, category: str, primary_manager_email: str) -> Structure:
@@ -167,15 +173,7 @@ def create_public(actor: User, data: StructureData, category: str, primary_manag
         if manager is None or manager.kind != AccountKind.PERSON or manager.status == AccountStatus.DEACTIVATED:
             raise StructureError({"primary_manager": "Aucun compte utilisateur actif ou en cours d'activation "
                                                      "n'a cette adresse de connexion."})
-        structure = _new_structure(data, StructureKind.PUBLIC, PublicCategory(category))
-        db.session.add(structure)
-        _flush_unique(structure)
-        _attach_primary(structure, manager, actor)
-        history.record(structure.id, actor, "structure.created", subject_user=manager,
-                       summary=f"Création de la structure publique {structure.designation} ; "
-                               f"{manager.full_name} en est gestionnaire principal.")
-        events.emit("structure.created", actor=actor, structure_id=structure.id)
-    return structure
+        return _create(actor, data, StructureKind.PUBLIC, PublicCategory(category), manager)
 
 
 def _flush_unique(structure: Structure) -> None:
