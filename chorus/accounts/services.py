@@ -99,6 +99,10 @@ def register(data: AccountData, *, actor: User | None = None, origin: AccountOri
         if address and actor is None and not _mail_budget_left(address):
             raise AccountError("Trop de demandes depuis votre poste. Réessayez dans une heure.")
         existing = find_by_login(data.login_email)
+        if existing is not None and actor is not None:
+            # An administrator (or a manager) is told plainly, and nobody is mailed: the neutral answer
+            # below is for anonymous registration, where it prevents account enumeration.
+            raise AccountError("Un compte existe déjà avec cette adresse de connexion.", field="login_email")
         if existing is not None:
             if existing.status == AccountStatus.PENDING:
                 _send_activation(existing)

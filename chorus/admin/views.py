@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from ..accounts import services as accounts
 from ..accounts.models import AccountOrigin
 from ..extensions import db
+from ..forms import put_errors
 from ..mail.models import MailStatus, OutboxMessage
 from ..mail.sender import retry
 from ..permissions import require
@@ -34,10 +35,7 @@ def index():
 def create_account():
     form = AdminAccountForm()
     del form.for_whom
-    if form.validate_on_submit() and accounts.find_by_login(form.login_email.data):
-        # Told here, and nobody mailed: the registration's anti-enumeration answer is for the public.
-        form.login_email.errors = ["Un compte existe déjà avec cette adresse de connexion."]
-    elif form.validate_on_submit():
+    if form.validate_on_submit():
         data = accounts.AccountData(
             last_name=form.last_name.data, first_name=form.first_name.data, login_email=form.login_email.data,
             contact_email=form.contact_email.data or "", phone=form.phone.data or "",
@@ -46,13 +44,10 @@ def create_account():
             user = accounts.register(data, actor=current_user, origin=AccountOrigin.ADMIN,
                                      is_pigp=form.is_pigp.data)
         except accounts.AccountError as e:
-            form.form_errors.append(e.message)
+            put_errors(form, {e.field or "": e.message})
         else:
-            if user is None:
-                form.login_email.errors = ["Un compte existe déjà avec cette adresse de connexion."]
-            else:
-                flash(f"Le compte de {user.full_name} est créé ; un courriel d'activation lui est envoyé.", "success")
-                return redirect_to(url_for("admin.index"))
+            flash(f"Le compte de {user.full_name} est créé ; un courriel d'activation lui est envoyé.", "success")
+            return redirect_to(url_for("admin.index"))
     if request.method == "POST":
         return form_error("admin/create_account.html", form=form)
     return render("admin/create_account.html", form=form)
