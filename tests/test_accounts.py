@@ -29,7 +29,7 @@ def user_by_login(email):
 
 
 def test_registration_creates_a_pending_account_and_mails_a_single_use_link(client, outbox):
-    # SPEC ACC-2, ACC-3
+    # SPEC ACC-1 (the account's data, origin and kind), ACC-2, ACC-3
     response = register(client, contact_email="lea@perso.example")
     assert response.status_code == 200
     assert "Un courriel d'activation a été envoyé à <strong>lea.durand@fournisseur.example</strong>" in page(
@@ -37,6 +37,7 @@ def test_registration_creates_a_pending_account_and_mails_a_single_use_link(clie
     user = user_by_login("lea.durand@fournisseur.example")
     assert user.status == AccountStatus.PENDING and user.password_hash is None
     assert user.contact_email == "lea@perso.example"
+    assert (user.last_name, user.first_name, user.kind, user.origin) == ("Durand", "Léa", "person", "self")
     mail = outbox.last()
     # The login address, not the contact one: following the link proves the login belongs to the person.
     assert mail.to_addr == "lea.durand@fournisseur.example"

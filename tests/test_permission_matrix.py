@@ -172,6 +172,7 @@ MATRIX: list[Row] = [
     # Mon compte, the dashboard, creation screens.
     Row("GET", "/mon-compte", "accounts.my_account", "-", signed_in(200)),
     Row("GET", "/mon-compte/mot-de-passe", "accounts.change_password", "-", signed_in(200)),
+    # SPEC ESP-5: no right on the space "Activités du gestionnaire", no page of it (403, not a hidden link).
     Row("GET", "/gestionnaire/", "dashboard.index", "-", roles(LOGIN, 403, 200, 200, 403)),
     Row("GET", "/structures/nouvelle", "structures.create_private", "-", signed_in(200)),
     Row("GET", "/administration/structures/nouvelle", "structures.create_public", "-", admin_only()),

@@ -158,6 +158,24 @@ def test_saving_unchanged_values_records_nothing(logged_in, own):
     assert HistoryEntry.query.filter_by(action="structure.updated").count() == 0
 
 
+def test_parameters_and_complementary_fields_are_saved(logged_in, own):
+    # SPEC STR-6 (what suppliers must provide) and STR-9 (the fields a SIRET change leaves behind)
+    logged_in.post(f"/structures/{own.id}/modifier/parametres", data={
+        "payment_status_not_reported": "y", "engagement_or_service_required": "y"})
+    logged_in.post(f"/structures/{own.id}/modifier/complements", data={
+        "billing_mandate": "y", "pacage_number": "056123456", "social_regime": "Général",
+        "vat_number": "FR40303265045", "connection_info": "Raccordement API"})
+    fresh()
+    s = db.session.get(Structure, own.id)
+    assert (s.payment_status_not_reported, s.service_code_required, s.engagement_required,
+            s.engagement_or_service_required) == (True, False, False, True)
+    assert (s.billing_mandate, s.pacage_number, s.social_regime, s.vat_number, s.connection_info) == (
+        True, "056123456", "Général", "FR40303265045", "Raccordement API")
+    html = page(logged_in.get(f"/structures/{own.id}"))
+    assert "Le numéro d'engagement ou le code service est obligatoire</dt><dd>Oui" in html
+    assert "Numéro PACAGE</dt><dd>056123456" in html
+
+
 def test_htmx_saves_one_block_and_gets_that_block_back(logged_in, own):
     response = logged_in.post(f"/structures/{own.id}/modifier/parametres",
                               data={"engagement_required": "y"}, headers=HX)

@@ -115,6 +115,7 @@ def _new_structure(data: StructureData, kind: StructureKind, category: PublicCat
         edi_can_receive=kind == StructureKind.PUBLIC,  # SPEC STR-5: set on public structures
         moa=MoaMode.NONE, created_at=now, updated_at=now,
     )
+    # Column defaults only apply at flush: fill them now, so that validation rules see a whole record.
     for name in EDITABLE_FIELDS:
         if getattr(structure, name, None) is None:
             setattr(structure, name, Structure.__table__.c[name].default.arg
