@@ -28,6 +28,11 @@ fi
 
 PYTEST=(.venv/bin/python -m pytest -n 2 -p no:cacheprovider "$@")
 
+# --- 0. Lint (pyflakes, pycodestyle, import order, bugbear: see [tool.ruff] in pyproject.toml) --
+echo "=== ruff"
+lint_status=0
+.venv/bin/ruff check . || lint_status=$?
+
 # --- 1. SQLite -------------------------------------------------------------------------------
 echo "=== Test suite on SQLite"
 sqlite_status=0
@@ -55,8 +60,8 @@ pg_status=0
 CHORUS_TEST_DATABASE_URL="postgresql+psycopg://chorus:chorus@127.0.0.1:$PG_PORT/chorus_test" \
   "${PYTEST[@]}" || pg_status=$?
 
-if [ "$sqlite_status" -ne 0 ] || [ "$pg_status" -ne 0 ]; then
-  echo "FAILED: SQLite exit $sqlite_status, PostgreSQL exit $pg_status"
+if [ "$lint_status" -ne 0 ] || [ "$sqlite_status" -ne 0 ] || [ "$pg_status" -ne 0 ]; then
+  echo "FAILED: ruff exit $lint_status, SQLite exit $sqlite_status, PostgreSQL exit $pg_status"
   exit 1
 fi
 echo "All tests passed on SQLite and PostgreSQL."

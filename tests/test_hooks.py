@@ -182,7 +182,8 @@ def test_hook_register_migrations(make_app, tmp_path):
 
 
 def test_hook_register_spaces(essai_app, accounts):
-    # SPEC ESP-1: modules register spaces. The space shows in the top bar of the users whom a permission vote lets in, and only theirs.
+    # SPEC ESP-1: modules register spaces. The space shows in the top bar of the users whom a permission
+    # vote lets in, and only theirs.
     accounts.create("ada@exemple.fr", last_name="Arnaud")
     accounts.create("bob@exemple.fr", last_name="Bernard")
     alice, bob = essai_app.test_client(), essai_app.test_client()

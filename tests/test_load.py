@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 
 from chorus.extensions import db
 from chorus.history.models import HistoryEntry
-from helpers import PASSWORD, fresh, make_structure
+from helpers import PASSWORD, attach, fresh, make_structure
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIENTS, WRITES = 8, 20
@@ -89,13 +89,15 @@ class Browser:
 def test_concurrent_writers_through_several_workers_all_succeed(app, accounts, gunicorn):
     owner = accounts.create("gerant@atelier.example")
     structure = make_structure(owner, "Atelier Test")
+    for n in range(CLIENTS):  # one manager per client, as in an office
+        attach(structure, accounts.create(f"gestionnaire{n}@atelier.example"), "secondary")
     url = f"/structures/{structure.id}/modifier/adresse"
     statuses, lock = [], threading.Lock()
 
     def client(n):
         browser = Browser(gunicorn)
         browser.get("/connexion")
-        assert browser.post("/connexion", {"email": "gerant@atelier.example", "password": PASSWORD}) == 303
+        assert browser.post("/connexion", {"email": f"gestionnaire{n}@atelier.example", "password": PASSWORD}) == 303
         browser.get(f"/structures/{structure.id}/modifier")  # read, then write: the case that used to fail
         for i in range(WRITES):
             status = browser.post(url, {"address": "1 rue Test", "city": f"Ville {n}-{i}", "country_code": "FR"})
