@@ -47,6 +47,9 @@ def live_server(live_app):
     from werkzeug.serving import make_server
 
     server = make_server("127.0.0.1", 0, live_app, threaded=True)
+    # Join the request threads at server_close(): a request still running (an htmx search typed just
+    # before the test ended) must give its database connection back before the app is torn down.
+    server.daemon_threads = False
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="chorus-live-server",
                               daemon=True)
     thread.start()
