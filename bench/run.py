@@ -18,13 +18,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from flask import Blueprint  # noqa: E402
-from sqlalchemy import insert, select, text  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 
-from chorus import clock, create_app, migrations  # noqa: E402
-from chorus.database import transaction  # noqa: E402
+from chorus import create_app, migrations  # noqa: E402
 from chorus.extensions import db  # noqa: E402
 from chorus.hookspecs import hookimpl  # noqa: E402
-from helpers import PASSWORD, Accounts, CSRFClient, make_structure  # noqa: E402
+from helpers import PASSWORD, Accounts, CSRFClient, make_structure, many_requests  # noqa: E402
 
 bare = Blueprint("bench_bare", __name__)
 
@@ -52,24 +51,6 @@ def timed(fn, rounds):
         fn()
         samples.append(time.perf_counter() - start)
     return percentiles(samples)
-
-
-def seed_requests(structure, n, tag):
-    from chorus.accounts.models import User
-    from chorus.memberships.models import Membership
-
-    now = clock.now()
-    with transaction():
-        db.session.execute(insert(User), [
-            {"last_name": f"Bench{i:05d}", "first_name": "Agent", "login_email": f"{tag}{i}@bench.example",
-             "contact_email": f"{tag}{i}@bench.example", "phone": "", "status": "active", "kind": "person",
-             "origin": "self", "is_pigp": False, "is_admin": False, "created_at": now} for i in range(n)])
-        ids = db.session.execute(select(User.id).where(User.login_email.like(f"{tag}%@bench.example"))).scalars()
-        db.session.execute(insert(Membership), [
-            {"user_id": uid, "structure_id": structure.id, "role": "member", "status": "pending", "comment": "",
-             "decision_reason": "", "created_at": now, "granted_spaces": []} for uid in ids])
-    return db.session.execute(select(Membership.id).where(Membership.status == "pending",
-                                                          Membership.structure_id == structure.id)).scalars().all()
 
 
 def run(database_url: str, rounds: int) -> list[tuple[str, float, float, float]]:
@@ -102,7 +83,7 @@ def run(database_url: str, rounds: int) -> list[tuple[str, float, float, float]]
             rows.append((label, p50, p95, p50 / base50))
         samples = []
         for r in range(3):
-            ids = seed_requests(structures[1], 1000, f"r{r}-")
+            ids = many_requests(structures[1], 1000, tag=f"bench{r}")
             start = time.perf_counter()
             response = client.post("/gestionnaire/rattachements", data={"ids": ids, "action": "valider"})
             samples.append(time.perf_counter() - start)

@@ -132,3 +132,30 @@ def attach(structure, user, role="member", status="validated"):
                                 decision_reason="", start_date=now.date(), created_at=now)
         db.session.add(membership)
     return membership
+
+
+def many_requests(structure, n, tag="masse"):
+    """n new people with a pending request each to `structure`, written in bulk; returns their ids.
+
+    For the bulk tests and the benchmark: thousands of rows without thousands of service calls.
+    """
+    from sqlalchemy import insert, select
+
+    from chorus.accounts.models import User
+    from chorus.database import transaction
+    from chorus.memberships.models import Membership
+
+    now = clock.now()
+    domain = f"@{tag}.example"
+    with transaction():
+        db.session.execute(insert(User), [
+            {"last_name": f"Demandeur{i:05d}", "first_name": "Agent", "login_email": f"d{i}{domain}",
+             "contact_email": f"d{i}{domain}", "phone": "", "status": "active", "kind": "person",
+             "origin": "self", "is_pigp": False, "is_admin": False, "created_at": now} for i in range(n)])
+        user_ids = select(User.id).where(User.login_email.like(f"%{domain}"))
+        db.session.execute(insert(Membership), [
+            {"user_id": uid, "structure_id": structure.id, "role": "member", "status": "pending", "comment": "",
+             "decision_reason": "", "created_at": now, "granted_spaces": []}
+            for uid in db.session.execute(user_ids).scalars()])
+    return db.session.execute(select(Membership.id).where(
+        Membership.status == "pending", Membership.user_id.in_(user_ids))).scalars().all()

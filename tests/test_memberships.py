@@ -5,17 +5,16 @@ import threading
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from chorus import clock
-from chorus.database import transaction
 from chorus.extensions import db
 from chorus.history.models import HistoryEntry
 from chorus.hookspecs import hookimpl
 from chorus.mail.models import OutboxMessage
 from chorus.memberships import services
 from chorus.memberships.models import Membership
-from helpers import PASSWORD, attach, fresh, make_structure, page
+from helpers import PASSWORD, attach, fresh, make_structure, many_requests, page
 
 
 @pytest.fixture
@@ -292,25 +291,8 @@ def test_validation_emits_an_event_with_the_default_spaces(make_app, accounts):
 # ------------------------------------------------------------------ scale and races
 
 
-def _many_requests(structure, n):
-    """n people with a pending request each, written in bulk (fast fixtures for the bulk tests)."""
-    from chorus.accounts.models import User
-
-    now = clock.now()
-    with transaction():
-        db.session.execute(insert(User), [
-            {"last_name": f"Demandeur{i:04d}", "first_name": "Agent", "login_email": f"d{i}@masse.example",
-             "contact_email": f"d{i}@masse.example", "phone": "", "status": "active", "kind": "person",
-             "origin": "self", "is_pigp": False, "is_admin": False, "created_at": now} for i in range(n)])
-        user_ids = db.session.execute(select(User.id).where(User.login_email.like("%@masse.example"))).scalars().all()
-        db.session.execute(insert(Membership), [
-            {"user_id": uid, "structure_id": structure.id, "role": "member", "status": "pending", "comment": "",
-             "decision_reason": "", "created_at": now, "granted_spaces": []} for uid in user_ids])
-    return db.session.execute(select(Membership.id).where(Membership.status == "pending")).scalars().all()
-
-
 def test_bulk_validation_of_a_thousand_requests_in_one_request(app, world, outbox):
-    ids = _many_requests(world.commune, 1000)
+    ids = many_requests(world.commune, 1000)
     client = client_as(app, "sophie@commune.example")
     response = client.post("/gestionnaire/rattachements", data={"ids": ids, "action": "valider"})
     assert response.status_code == 303
@@ -322,7 +304,7 @@ def test_bulk_validation_of_a_thousand_requests_in_one_request(app, world, outbo
 
 def test_two_managers_validating_the_same_requests_at_once(app, world):
     # QUALITY.md: each request decided once, one history entry and one e-mail each
-    ids = _many_requests(world.commune, 100)
+    ids = many_requests(world.commune, 100)
     barrier = threading.Barrier(2)
     reports = []
 
