@@ -7,6 +7,7 @@ first statement; GET requests may not write at all.
 """
 from __future__ import annotations
 
+import re
 import sqlite3
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -82,6 +83,17 @@ def _no_write_during_safe_request(session, flush_context, instances):
     changed = bool(session.new or session.deleted) or any(session.is_modified(o) for o in session.dirty)
     if changed:
         raise RuntimeError(f"write attempted during {request.method} {request.path}")
+
+
+WRITE_STATEMENT = re.compile(r"^\s*(?:WITH\b.*?\)\s*)?(INSERT|UPDATE|DELETE|REPLACE|MERGE|UPSERT|CREATE|DROP|ALTER|"
+                             r"TRUNCATE)\b", re.IGNORECASE | re.DOTALL)
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _no_statement_writes_during_safe_request(conn, cursor, statement, parameters, context, executemany):
+    # The flush check above only sees the ORM; Core statements (update(), insert(), raw SQL) come here.
+    if has_request_context() and request.method in SAFE_METHODS and WRITE_STATEMENT.match(statement):
+        raise RuntimeError(f"write attempted during {request.method} {request.path}: {statement.split()[0]}")
 
 
 def is_sqlite() -> bool:

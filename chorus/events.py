@@ -1,7 +1,13 @@
 """Domain events: emitted by services inside a transaction, delivered after its commit.
 
-A rolled-back transaction delivers nothing. Each listener (a `domain_event` hook implementation)
-is called on its own: one that raises is logged and the others still run.
+Each event is announced twice to plugins:
+- `domain_change(event)`, inside the transaction, at `emit()`: a plugin may write in the same
+  transaction, or raise `Refused` and the whole change rolls back (its message reaches the form);
+- `domain_event(event)`, after the commit, for side effects only. A rolled-back transaction
+  delivers nothing; each listener is called on its own: one that raises is logged, the others run.
+
+Every event name is declared once, with its payload fields, in `CORE_EVENTS` below or by a
+plugin's `register_event_types` hook; `emit()` refuses an undeclared name or other fields.
 """
 from __future__ import annotations
 
@@ -14,10 +20,70 @@ from sqlalchemy.orm import Session
 
 from . import clock
 from .extensions import db
-from .plugins import get_pm
+from .plugins import collect, get_pm
 
 PENDING = "chorus.events.pending"
 COMMITTED = "chorus.events.committed"
+
+
+class Refused(Exception):
+    """A rule refused a change; `errors` maps form fields ("" for the whole form) to French messages.
+
+    Raised by services and by plugins' `domain_change` hooks; the transaction rolls back, and the
+    web shows each message next to its field (or at the top of the form, or a 422 page).
+    """
+
+    def __init__(self, errors: dict[str, str] | str):
+        self.errors = {"": errors} if isinstance(errors, str) else dict(errors)
+        super().__init__("; ".join(self.errors.values()))
+
+
+@dataclass(frozen=True)
+class EventType:
+    name: str
+    fields: tuple[str, ...]  # the payload's keys, all of them
+    doc: str  # when it happens, in one line
+
+
+_M = ("membership_id", "user_id", "structure_id", "role")
+
+# The core's catalogue: one line per event. `extra` carries the values of the fields plugins added to
+# the form that made the change (SPEC: forms open to plugins), keyed by field name.
+CORE_EVENTS = [
+    EventType("account.created", ("user_id", "origin", "extra"), "an account was created, pending activation"),
+    EventType("account.activated", ("user_id",), "the person followed the activation link and chose a password"),
+    EventType("account.logged_in", ("user_id",), "a session was opened"),
+    EventType("account.password_changed", ("user_id",), "the password was changed or reset"),
+    EventType("account.updated", ("user_id", "changes"), "Mon compte saved; changes = {field: (before, after)}"),
+    EventType("structure.created", ("structure_id",), "a structure was created (its primary manager's "
+              "membership follows as membership.created_with_structure)"),
+    EventType("structure.updated", ("structure_id", "block", "changes", "extra"),
+              "a block of the record was saved; changes = {field: (before, after)}"),
+    EventType("membership.created_with_structure", (*_M, "spaces"),
+              "the primary manager's membership of a new structure"),
+    EventType("membership.requested", (*_M, "extra"), "a user asked to join a structure (RAT-1)"),
+    EventType("membership.cancelled", _M, "the requester withdrew a pending request"),
+    EventType("membership.validated", (*_M, "spaces", "extra"), "a manager validated a request (RAT-4)"),
+    EventType("membership.refused", (*_M, "reason", "extra"), "a manager refused a request (RAT-4)"),
+    EventType("membership.attached", (*_M, "spaces", "extra"), "a manager attached a user directly (RAT-6)"),
+    EventType("membership.removed", _M, "a manager removed a membership (RAT-7)"),
+    EventType("membership.expired", (*_M, "reason"), "a pending request expired unanswered (RAT-8)"),
+]
+
+
+def catalogue(app=None) -> dict[str, EventType]:
+    """Every declared event type, the core's and the plugins', by name."""
+    app = app or current_app
+    cached = app.extensions.get("chorus.event_types")
+    if cached is None:
+        types = CORE_EVENTS + collect(get_pm(app).hook.register_event_types())
+        cached = {}
+        for t in types:
+            if t.name in cached:
+                raise RuntimeError(f"event type {t.name} declared twice")
+            cached[t.name] = t
+        app.extensions["chorus.event_types"] = cached
+    return cached
 
 
 @dataclass(frozen=True)
@@ -29,8 +95,18 @@ class Event:
 
 
 def emit(name: str, actor=None, **payload) -> Event:
-    """Queue an event on the current session; it goes out only if the session commits."""
+    """Announce a change inside the current transaction; listeners hear of it after the commit.
+
+    Plugins' `domain_change` hooks run now, in the transaction: they may write, or raise `Refused`.
+    """
+    declared = catalogue().get(name)
+    if declared is None:
+        raise LookupError(f"event {name!r} is not in the catalogue (chorus.events.CORE_EVENTS or "
+                          "register_event_types)")
+    if set(payload) != set(declared.fields):
+        raise TypeError(f"event {name}: payload {sorted(payload)} instead of {sorted(declared.fields)}")
     ev = Event(name=name, payload=payload, actor_id=getattr(actor, "id", None))
+    get_pm().hook.domain_change(event=ev)
     db.session.info.setdefault(PENDING, []).append(ev)
     return ev
 
@@ -65,6 +141,8 @@ def deliver_committed() -> None:
 
 
 def init_app(app):
+    catalogue(app)  # a name declared twice stops the app at start-up
+
     @app.teardown_request
     def _deliver_leftovers(exc):
         # Events of a commit made outside transaction() still reach their listeners.

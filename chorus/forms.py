@@ -56,3 +56,43 @@ def put_errors(form, errors: dict[str, str]) -> None:
 
 def required_message(label: str) -> str:
     return f"Le champ « {label} » est obligatoire."
+
+
+# ---------------------------------------------------------------- forms open to plugins
+
+# The core forms plugins may add fields to (hook `form_fields(form, context)`), with their context.
+FORMS = {
+    "account_create": "Créer votre compte, or an account made by an administrator; context: actor (or None)",
+    "membership_request": "a user asks to join a structure (RAT-1); context: structure",
+    "membership_decision": "the request screen (RAT-3); context: membership",
+    "membership_bulk_decision": "validate or refuse the checked requests (RAT-4); context: actor",
+    "membership_attach": "a manager attaches a user (RAT-6); context: structure",
+    "structure_block": "one block of « Modification de la structure »; context: structure, block (its slug)",
+}
+
+
+def build_form(form_class, name: str, context: dict, **kwargs):
+    """An instance of `form_class` with the fields plugins add to the form `name`.
+
+    A subclass is made for this one instance (Indico's way), so that no field leaks into the next
+    request. The plugins' fields are validated with the form; `plugin_data(form)` gives their values.
+    """
+    from .plugins import hook
+
+    if name not in FORMS:
+        raise LookupError(f"unknown form {name!r}: add it to chorus.forms.FORMS")
+    added = {}
+    for result in hook().form_fields(form=name, context=context):
+        for key, unbound in (result or {}).items():
+            if key in added or hasattr(form_class, key):
+                raise RuntimeError(f"form {name}: a plugin's field {key!r} collides with another field")
+            added[key] = unbound
+    cls = type(form_class.__name__, (form_class,), added) if added else form_class
+    form = cls(**kwargs)
+    form.plugin_fields = [form[key] for key in added]
+    return form
+
+
+def plugin_data(form) -> dict:
+    """The values of the fields plugins added to `form`, by field name."""
+    return {f.name: f.data for f in getattr(form, "plugin_fields", [])}

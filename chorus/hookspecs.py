@@ -44,6 +44,16 @@ def permission_filter(actor, action, model):
 
 
 @hookspec
+def register_event_types():
+    """Return a list of `chorus.events.EventType` this plugin emits (name, payload fields, one-line doc)."""
+
+
+@hookspec
+def domain_change(event):
+    """Take part in `event` inside its transaction: write with `db.session`, or raise `chorus.events.Refused`."""
+
+
+@hookspec
 def domain_event(event):
     """React to a committed `chorus.events.Event`; runs after commit, in a transaction of its own."""
 
@@ -60,7 +70,42 @@ def populate_demo(demo):
 
 @hookspec
 def validate_structure(structure, changes):
-    """Return a list of (field, French message) refusing a structure save; forms, imports and the API alike."""
+    """Return (field, French message) pairs refusing a save, or `chorus.structures.Warning`s shown after it."""
+
+
+@hookspec
+def replaces_core_rules():
+    """Return the SPEC ids (e.g. "STR-7") of the core's interim checks this plugin enforces in their place."""
+
+
+@hookspec
+def record_blocks(structure):
+    """Return `chorus.structures.RecordBlock`s: blocks this plugin adds to the record and its edit page."""
+
+
+@hookspec
+def form_fields(form, context):
+    """Return {name: unbound WTForms field} to add to the core form `form` (see FORMS in chorus.forms)."""
+
+
+@hookspec
+def list_columns(name, context):
+    """Return `chorus.lists.Column`s to add to the core list `name` (see LISTS in chorus.lists)."""
+
+
+@hookspec
+def list_filters(name, context):
+    """Return `chorus.lists.Filter`s (a criterion and its SQL clause) to add to the core list `name`."""
+
+
+@hookspec
+def default_spaces(structure, role):
+    """Return the codes of the spaces a new membership with `role` on `structure` opens (SPEC ESP-2)."""
+
+
+@hookspec
+def history_snapshot(action, membership):
+    """Return a dict added to what the history detail of `action` on `membership` keeps (SPEC HIS-3)."""
 
 
 @hookspec

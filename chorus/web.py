@@ -12,6 +12,7 @@ from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
+from .events import Refused
 from .extensions import login_manager
 from .permissions import Denied
 
@@ -204,6 +205,14 @@ def init_app(app):
     @app.errorhandler(Denied)
     def _denied(error):
         return _error_page(404 if error.hidden else 403)
+
+    @app.errorhandler(Refused)
+    def _refused(error):
+        # A rule (maybe a plugin's) refused a change the view had no form for: nothing was saved.
+        from .extensions import db
+
+        db.session.rollback()
+        return render("errors/refused.html", status=422, messages=list(error.errors.values()))
 
     @app.errorhandler(HTTPException)
     def _http_error(error):

@@ -9,7 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask import Blueprint
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 
 from chorus import migrations
 from chorus.accounts import throttle
@@ -55,13 +55,20 @@ def test_concurrent_read_then_write_transactions_all_succeed(app):
     assert db.session.get(ThrottleCounter, "essai").count == threads * per_thread
 
 
-def test_a_get_request_cannot_write(make_app, accounts, caplog):
+@pytest.mark.parametrize("how", ["orm", "core", "raw"])
+def test_a_get_request_cannot_write(make_app, accounts, caplog, how):
+    # "GET never writes": an ORM change, a Core update() and raw SQL alike, committed or not.
     bp = Blueprint("writes_in_get", __name__)
 
     @bp.get("/ecrit")
     def writes():
-        user = db.session.execute(select(User)).scalar_one()
-        user.first_name = "Modifié"
+        if how == "orm":
+            user = db.session.execute(select(User)).scalar_one()
+            user.first_name = "Modifié"
+        elif how == "core":
+            db.session.execute(update(User).values(first_name="Modifié"))
+        else:
+            db.session.execute(text("UPDATE user_account SET first_name = 'Modifié'"))
         db.session.commit()
         return "écrit"
 
@@ -80,6 +87,7 @@ def test_a_get_request_cannot_write(make_app, accounts, caplog):
         assert "Erreur interne" in response.get_data(as_text=True)
         assert "Traceback" not in response.get_data(as_text=True)
         assert "write attempted during GET" in caplog.text
+        assert client.head("/ecrit").status_code == 500
         db.session.expire_all()
         assert db.session.execute(select(User.first_name)).scalar_one() == "Claire"
 

@@ -104,9 +104,6 @@ def test_manager_validates_a_request_with_another_role(app, world, outbox):
     assert response.status_code == 303
     [m] = memberships_of(world.requester, world.commune)
     assert (m.status, m.role, m.decided_by_id) == ("validated", "secondary", world.manager.id)
-    # SPEC ESP-2: a secondary manager of a public structure
-    assert m.granted_spaces == ["SOLLICITATIONS_EMISES", "SOLLICITATIONS_RECUES", "FACTURES_EMISES",
-                                "FACTURES_RECUES", "ACTIVITES_GESTIONNAIRE"]
     mail = outbox.last("lucas@commune.example")  # SPEC RAT-5
     assert "validé" in mail.subject and "gestionnaire secondaire" in mail.body
     entry = db.session.execute(select(HistoryEntry).where(HistoryEntry.action == "membership.validated")).scalar_one()
@@ -265,14 +262,15 @@ def test_pending_requests_expire_with_an_email(app, world, outbox, travel):
 # ------------------------------------------------------------------ events (ESP-2 via a domain event)
 
 
-def test_validation_emits_an_event_with_the_default_spaces(make_app, accounts):
+def test_each_transition_emits_its_own_event(make_app, accounts, travel):
+    # P4: a direct attachment is not a validation, an expiry is not a refusal, a creator's membership is neither.
     seen = []
 
     class Listener:
         @hookimpl
         def domain_event(self, event):
-            if event.name == "membership.validated":
-                seen.append(event.payload)
+            if event.name.startswith("membership."):
+                seen.append((event.name, event.payload))
 
     application = make_app(EXTRA_PLUGINS=[Listener()])
     with application.app_context():
@@ -281,11 +279,18 @@ def test_validation_emits_an_event_with_the_default_spaces(make_app, accounts):
         atelier = make_structure(owner, "Atelier Dupont")
         m = services.request_membership(requester, atelier, comment="")
         services.decide(owner, [m.id], accept=True)
-        # The creator, primary manager, first; then the member, who has no managers' space, and a private
-        # structure has no "reçues" spaces (ESP-2).
-        assert seen[0]["role"] == "primary" and "ACTIVITES_GESTIONNAIRE" in seen[0]["default_spaces"]
-        assert seen[1:] == [{"membership_id": m.id, "user_id": requester.id, "structure_id": atelier.id,
-                         "role": "member", "default_spaces": ["SOLLICITATIONS_EMISES"]}]
+        (created, own), (requested, _), (validated, payload) = seen
+        assert (created, own["role"], own["user_id"]) == ("membership.created_with_structure", "primary", owner.id)
+        assert (requested, validated) == ("membership.requested", "membership.validated")
+        assert payload == {"membership_id": m.id, "user_id": requester.id, "structure_id": atelier.id,
+                           "role": "member", "spaces": [], "extra": {}}  # no module owns spaces here
+        seen.clear()
+        services.attach_user(owner, atelier, accounts.create("nina@atelier.example"), role="member")
+        late = services.request_membership(accounts.create("zoe@atelier.example"), atelier)
+        travel(days=40)
+        services.expire_pending()
+        assert [n for n, _ in seen] == ["membership.attached", "membership.requested", "membership.expired"]
+        assert seen[-1][1]["membership_id"] == late.id and "expirée" in seen[-1][1]["reason"]
 
 
 # ------------------------------------------------------------------ scale and races
@@ -338,26 +343,6 @@ def test_request_ttl_is_configurable(make_app, accounts, travel):
         assert services.expire_pending() == 1
         fresh()
         assert db.session.get(Membership, m.id).status == "refused"
-
-
-def test_plugins_fields_of_the_request_form_reach_the_event(make_app, accounts):
-    # The extension point of the services module (RAT-1: "to chosen services")
-    seen = []
-
-    class Listener:
-        @hookimpl
-        def domain_event(self, event):
-            if event.name == "membership.requested":
-                seen.append(event.payload["extra"])
-
-    application = make_app(EXTRA_PLUGINS=[Listener()])
-    with application.app_context():
-        structure = make_structure(accounts.create("paul@atelier.example"), "Atelier Dupont")
-        accounts.create("lucas@atelier.example")
-        client = client_as(application, "lucas@atelier.example")
-        client.post("/mon-compte/rattachements/nouveau", data={
-            "structure_id": structure.id, "role": "member", "comment": "", "services": ["12", "14"]})
-        assert seen == [{"services": ["12", "14"]}]
 
 
 def test_partial_user_search_only_shows_people_linked_to_the_managers_structures(app, world, accounts):

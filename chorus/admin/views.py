@@ -7,8 +7,9 @@ from sqlalchemy import func, select
 
 from ..accounts import services as accounts
 from ..accounts.models import AccountOrigin
+from ..events import Refused
 from ..extensions import db
-from ..forms import put_errors
+from ..forms import build_form, plugin_data, put_errors
 from ..mail.models import MailStatus, OutboxMessage
 from ..mail.sender import retry
 from ..permissions import require
@@ -33,7 +34,7 @@ def index():
 
 @bp.route("/comptes/nouveau", methods=["GET", "POST"])
 def create_account():
-    form = AdminAccountForm()
+    form = build_form(AdminAccountForm, "account_create", {"actor": current_user})
     del form.for_whom
     if form.validate_on_submit():
         data = accounts.AccountData(
@@ -42,9 +43,9 @@ def create_account():
         )
         try:
             user = accounts.register(data, actor=current_user, origin=AccountOrigin.ADMIN,
-                                     is_pigp=form.is_pigp.data)
-        except accounts.AccountError as e:
-            put_errors(form, {e.field or "": e.message})
+                                     is_pigp=form.is_pigp.data, extra=plugin_data(form))
+        except Refused as e:
+            put_errors(form, e.errors)
         else:
             flash(f"Le compte de {user.full_name} est créé ; un courriel d'activation lui est envoyé.", "success")
             return redirect_to(url_for("admin.index"))

@@ -32,6 +32,12 @@ class DecisionForm(BaseForm):
                            validators=[Length(max=1000)])
 
 
+class BulkDecisionForm(BaseForm):
+    """Validate or refuse the checked requests (RAT-4); plugins add their fields to it."""
+
+    reason = TextAreaField("Motif du refus", validators=[Length(max=1000)])
+
+
 class UserSearchForm(BaseForm):
     last_name = StringField("Nom", validators=[Length(max=100), no_control_chars])
     first_name = StringField("Prénom", validators=[Length(max=100), no_control_chars])

@@ -15,11 +15,13 @@ from sqlalchemy.exc import IntegrityError
 from .. import clock, events
 from ..accounts.models import AccountKind, AccountStatus, User
 from ..database import transaction
+from ..events import Refused
 from ..extensions import db
 from ..history import services as history
 from ..history.models import HistoryEntry
 from ..mail.outbox import absolute_url, queue
 from ..permissions import Denied, allowed, can, require_on
+from ..plugins import hook
 from ..structures.models import Structure, StructureStatus
 from .models import Membership, MembershipStatus, Role
 from .queries import managed_structure_ids
@@ -30,10 +32,8 @@ ASSIGNABLE_ROLES = (Role.SECONDARY, Role.MEMBER)
 MAX_BATCH = 5000
 
 
-class MembershipError(Exception):
-    def __init__(self, errors: dict[str, str] | str):
-        self.errors = {"": errors} if isinstance(errors, str) else errors
-        super().__init__("; ".join(self.errors.values()))
+class MembershipError(Refused):
+    """Refused by a membership rule; `errors` maps form fields ("" for the form) to French messages."""
 
 
 @dataclass
@@ -47,6 +47,22 @@ def _snapshot(m: Membership, structure: Structure, user: User) -> dict:
     return {"membership_id": m.id, "structure": structure.designation, "identifier": structure.identifier,
             "user": f"{user.first_name} {user.last_name}", "login_email": user.login_email,
             "role": Role(m.role).label, "comment": m.comment, "requested_at": m.created_at.isoformat()}
+
+
+def _detail(action: str, m: Membership, structure: Structure, user: User, **more) -> dict:
+    """The history detail of `action` on `m`: the core's snapshot, and what plugins add to it (HIS-3)."""
+    detail = {"request": _snapshot(m, structure, user), **more}
+    added = {}
+    for result in hook().history_snapshot(action=action, membership=m):
+        added.update(result or {})
+    if added:
+        detail["extra"] = added
+    return detail
+
+
+def _ids_of(m: Membership) -> dict:
+    """The payload fields every membership event carries."""
+    return {"membership_id": m.id, "user_id": m.user_id, "structure_id": m.structure_id, "role": str(m.role)}
 
 
 def _open_membership(user_id: int, structure_id: int) -> Membership | None:
@@ -102,8 +118,7 @@ def request_membership(actor: User, structure: Structure, *, role: str = Role.ME
                                 status=MembershipStatus.PENDING, comment=comment.strip(), decision_reason="",
                                 created_at=clock.now(), granted_spaces=[])
         _insert_guarded(membership)
-        events.emit("membership.requested", actor=actor, membership_id=membership.id, structure_id=structure.id,
-                    extra=extra or {})
+        events.emit("membership.requested", actor=actor, **_ids_of(membership), extra=extra or {})
     return membership
 
 
@@ -117,7 +132,7 @@ def cancel_request(actor: User, membership: Membership) -> bool:
             .values(status=MembershipStatus.CANCELLED, decided_at=clock.now(), decided_by_id=actor.id)
         ).rowcount == 1
         if done:
-            events.emit("membership.cancelled", actor=actor, membership_id=membership.id)
+            events.emit("membership.cancelled", actor=actor, **_ids_of(membership))
     return done
 
 
@@ -130,10 +145,12 @@ def decidable(actor: User):
                                     allowed(actor, "membership.decide", Membership))
 
 
-def decide(actor: User, ids: list[int], *, accept: bool, reason: str = "", role: str | None = None) -> DecisionReport:
+def decide(actor: User, ids: list[int], *, accept: bool, reason: str = "", role: str | None = None,
+           extra: dict | None = None) -> DecisionReport:
     """Validate or refuse pending requests, one or many (RAT-4); refusing needs a reason.
 
     Each request actually decided gets its history entry and its e-mail, in the same transaction.
+    `extra`: the values of the fields plugins added to the decision form, handed on in the events.
     """
     reason = (reason or "").strip()
     if not accept and not reason:
@@ -160,11 +177,11 @@ def decide(actor: User, ids: list[int], *, accept: bool, reason: str = "", role:
         report.decided = sorted(decided_ids)
         report.skipped = len(ids) - len(decided_ids)
         if decided_ids:
-            _after_decision(actor, report.decided, accept, reason, now)
+            _after_decision(actor, report.decided, accept, reason, now, extra or {})
     return report
 
 
-def _after_decision(actor, ids, accept, reason, now) -> None:
+def _after_decision(actor, ids, accept, reason, now, extra) -> None:
     rows = []
     for chunk in _chunks(ids, 500):
         rows += db.session.execute(
@@ -173,23 +190,25 @@ def _after_decision(actor, ids, accept, reason, now) -> None:
             .execution_options(populate_existing=True)
         ).all()
     grants, entries = [], []
+    action = "membership.validated" if accept else "membership.refused"
     for m, structure, user in rows:
         spaces = default_spaces(structure, m.role) if accept else []
         if accept:
             grants.append({"id": m.id, "granted_spaces": spaces})
         entries.append({
-            "structure_id": structure.id, "at": now, "actor_id": actor.id,
-            "action": "membership.validated" if accept else "membership.refused",
+            "structure_id": structure.id, "at": now, "actor_id": actor.id, "action": action,
             "comment": history.VALIDATED if accept else history.REFUSED,
             "summary": (f"Demande de rattachement de {user.full_name} validée ({Role(m.role).label.lower()})"
                         if accept else f"Demande de rattachement de {user.full_name} refusée : {reason}"),
-            "subject_user_id": user.id, "detail": {"request": _snapshot(m, structure, user), "reason": reason},
+            "subject_user_id": user.id, "detail": _detail(action, m, structure, user, reason=reason),
         })
         queue(user.contact_email, "membership_validated" if accept else "membership_refused",
               user=user, structure=structure, membership=m, reason=reason,
               link=absolute_url("accounts.my_account"))
-        events.emit("membership.validated" if accept else "membership.refused", actor=actor, membership_id=m.id,
-                    user_id=user.id, structure_id=structure.id, role=str(m.role), default_spaces=spaces)
+        if accept:
+            events.emit(action, actor=actor, **_ids_of(m), spaces=spaces, extra=extra)
+        else:
+            events.emit(action, actor=actor, **_ids_of(m), reason=reason, extra=extra)
     if grants:
         db.session.execute(update(Membership), grants)
     db.session.execute(insert(HistoryEntry), entries)
@@ -203,15 +222,16 @@ def _chunks(items: list, size: int):
 # ------------------------------------------------------------------ direct attachment (RAT-6)
 
 
-def search_users(actor: User, *, last_name: str = "", first_name: str = "", email: str = "", limit: int = 50):
-    """People a manager may attach (RAT-6), at least one criterion given.
+def search_users(actor: User, *, last_name: str = "", first_name: str = "", email: str = "", clauses=(),
+                 limit: int = 50):
+    """People a manager may attach (RAT-6), at least one criterion given (`clauses`: plugins' criteria).
 
     Partial criteria search only the people already linked to the manager's structures (members, past
     members, requesters); anyone else is found by their exact login address. So a manager, who may be
     anyone who created a private structure, cannot list the platform's accounts.
     """
     criteria = [c.strip() for c in (last_name, first_name, email)]
-    if not any(criteria):
+    if not any(criteria) and not clauses:
         raise MembershipError("Saisissez au moins un critère de recherche.")
     if not can(actor, "membership.search_users"):
         raise Denied()
@@ -225,15 +245,18 @@ def search_users(actor: User, *, last_name: str = "", first_name: str = "", emai
     exact = User.login_email == criteria[2].lower() if criteria[2] and not any(criteria[:2]) else false()
     stmt = select(User).where(User.kind == AccountKind.PERSON,
                               User.status.in_([AccountStatus.ACTIVE, AccountStatus.PENDING]),
-                              or_(and_(*partial), exact))
+                              or_(and_(*partial), exact), *clauses)
     return db.session.execute(
         stmt.order_by(func.lower(User.last_name), func.lower(User.first_name), User.id).limit(limit)
     ).scalars().all()
 
 
 def attach_user(actor: User, structure: Structure, user: User, *, role: str, start_date: date | None = None,
-                comment: str = "") -> Membership:
-    """A manager attaches someone who did not ask; the person is told by e-mail (RAT-6, NOT-1)."""
+                comment: str = "", extra: dict | None = None) -> Membership:
+    """A manager attaches someone who did not ask; the person is told by e-mail (RAT-6, NOT-1).
+
+    `extra`: the values of the fields plugins added to the attachment form, handed on in the event.
+    """
     require_on(actor, "membership.attach", structure, visible_with="structure.view")
     wanted = _check_role(role)
     if user.kind != AccountKind.PERSON or user.status == AccountStatus.DEACTIVATED:
@@ -253,11 +276,11 @@ def attach_user(actor: User, structure: Structure, user: User, *, role: str, sta
         _insert_guarded(membership)
         history.record(structure.id, actor, "membership.attached", comment=history.VALIDATED, subject_user=user,
                        summary=f"{user.full_name} rattaché à la structure ({wanted.label.lower()})",
-                       detail={"request": _snapshot(membership, structure, user)})
+                       detail=_detail("membership.attached", membership, structure, user))
         queue(user.contact_email, "membership_attached", user=user, structure=structure, membership=membership,
               actor=actor, link=absolute_url("accounts.my_account"))
-        events.emit("membership.validated", actor=actor, membership_id=membership.id, user_id=user.id,
-                    structure_id=structure.id, role=str(wanted), default_spaces=membership.granted_spaces)
+        events.emit("membership.attached", actor=actor, **_ids_of(membership), spaces=membership.granted_spaces,
+                    extra=extra or {})
     return membership
 
 
@@ -287,9 +310,8 @@ def remove(actor: User, structure: Structure, ids: list[int]) -> int:
                 removed += 1
                 history.record(structure.id, actor, "membership.removed", comment=history.REMOVED,
                                subject_user=user, summary=f"Rattachement de {user.full_name} supprimé",
-                               detail={"request": _snapshot(m, structure, user)})
-                events.emit("membership.removed", actor=actor, membership_id=m.id, user_id=user.id,
-                            structure_id=structure.id)
+                               detail=_detail("membership.removed", m, structure, user))
+                events.emit("membership.removed", actor=actor, **_ids_of(m))
     return removed
 
 
@@ -315,11 +337,10 @@ def expire_pending() -> int:
             ).all():
                 history.record(structure.id, None, "membership.expired", comment=history.REFUSED, subject_user=user,
                                summary=f"Demande de rattachement de {user.full_name} expirée",
-                               detail={"request": _snapshot(m, structure, user), "reason": reason})
+                               detail=_detail("membership.expired", m, structure, user, reason=reason))
                 queue(user.contact_email, "membership_expired", user=user, structure=structure, days=ttl.days,
                       link=absolute_url("accounts.my_account"))
-                events.emit("membership.refused", actor=None, membership_id=m.id, user_id=user.id,
-                            structure_id=structure.id, role=str(m.role), default_spaces=[])
+                events.emit("membership.expired", actor=None, **_ids_of(m), reason=reason)
     return len(ids)
 
 

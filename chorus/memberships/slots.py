@@ -1,11 +1,12 @@
 """Data of the blocks this module adds to other pages (Mon compte, dashboard, structure record)."""
 from __future__ import annotations
 
+from flask import request
 from flask_login import current_user
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import contains_eager
 
-from .. import clock
+from .. import clock, lists
 from ..accounts.models import User
 from ..extensions import db
 from ..permissions import allowed, can
@@ -37,11 +38,16 @@ def structure_users(structure) -> dict | None:
     """"Utilisateurs rattachés à la structure", for its managers, with removal checkboxes (RAT-7)."""
     if not can(current_user, "structure.members", structure):
         return None
+    columns = lists.columns("structure_users", structure=structure)
+    filters = lists.filters("structure_users", structure=structure)
+    query, active = lists.apply_filters(
+        select(Membership).where(Membership.structure_id == structure.id,
+                                 Membership.status == MembershipStatus.VALIDATED), filters, request.args)
     rows = db.session.execute(
-        select(Membership).join(User, Membership.user_id == User.id).options(contains_eager(Membership.user)).where(
-            Membership.structure_id == structure.id, Membership.status == MembershipStatus.VALIDATED)
+        query.join(User, Membership.user_id == User.id).options(contains_eager(Membership.user))
         .order_by(case({Role.PRIMARY.value: 0, Role.SECONDARY.value: 1}, value=Membership.role, else_=2),
                   func.lower(User.last_name), func.lower(User.first_name))
     ).scalars().all()
     return {"structure": structure, "members": rows, "primary": Role.PRIMARY,
-            "can_manage": can(current_user, "membership.remove", structure)}
+            "can_manage": can(current_user, "membership.remove", structure), "columns": columns,
+            "cells": lists.cells(columns, [m.id for m in rows]), "filters": filters, "active": active}

@@ -1,19 +1,14 @@
-"""The spaces a new membership grants by default (SPEC ESP-2)."""
+"""The spaces a new membership opens by default (SPEC ESP-2): the modules that own spaces say which."""
 from __future__ import annotations
 
-from .models import MANAGER_ROLES
-
-SOLLICITATIONS_EMISES = "SOLLICITATIONS_EMISES"
-SOLLICITATIONS_RECUES = "SOLLICITATIONS_RECUES"
-FACTURES_EMISES = "FACTURES_EMISES"
-FACTURES_RECUES = "FACTURES_RECUES"
-ACTIVITES_GESTIONNAIRE = "ACTIVITES_GESTIONNAIRE"
+from ..plugins import collect, hook
+from .models import Role
 
 
 def default_spaces(structure, role) -> list[str]:
-    spaces = [SOLLICITATIONS_EMISES]
-    if structure.is_public:  # "reçues" spaces exist only on public structures
-        spaces += [SOLLICITATIONS_RECUES, FACTURES_EMISES, FACTURES_RECUES]
-    if role in MANAGER_ROLES:
-        spaces.append(ACTIVITES_GESTIONNAIRE)
-    return spaces
+    """The codes plugins' `default_spaces` hooks give, in their order, each once."""
+    codes: list[str] = []
+    for code in collect(hook().default_spaces(structure=structure, role=Role(role))):
+        if code not in codes:
+            codes.append(code)
+    return codes

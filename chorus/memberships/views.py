@@ -5,21 +5,22 @@ from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from .. import lists
 from ..accounts.models import User
+from ..events import Refused
 from ..extensions import db
-from ..forms import put_errors
+from ..forms import build_form, plugin_data, put_errors
 from ..permissions import can, require
 from ..structures.models import Structure
 from ..structures.services import get_for
 from ..web import form_error, is_htmx, page_arg, parse_id, redirect_to, render
 from . import services
-from .forms import AttachForm, DecisionForm, FindStructureForm, RequestForm, UserSearchForm
+from .forms import AttachForm, BulkDecisionForm, DecisionForm, FindStructureForm, RequestForm, UserSearchForm
 from .models import Membership, MembershipStatus, Role
 
 bp = Blueprint("memberships", __name__)
 
 PAGE_SIZE = 100
-CORE_FIELDS = {"csrf_token", "structure_id", "role", "comment"}
 
 
 def _accept() -> bool:
@@ -46,17 +47,18 @@ def request_new():
         structure = services.find_structure(find.identifier_type.data, find.identifier.data)
         if structure is None:
             find.identifier.errors = ["Aucune structure active n'a cet identifiant."]
-    form = RequestForm(structure_id=structure.id if structure else None)
     if request.method == "POST":
         structure = db.session.get(Structure, parse_id(request.form.get("structure_id")) or 0)
         if structure is None or not structure.is_active:
             abort(404)
+    form = build_form(RequestForm, "membership_request", {"structure": structure},
+                      structure_id=structure.id if structure else None)
+    if request.method == "POST":
         if form.validate():
             try:
-                extra = {k: v for k, v in request.form.lists() if k not in CORE_FIELDS}  # plugins' fields
-                services.request_membership(current_user, structure, role=form.role.data, comment=form.comment.data,
-                                            extra=extra)
-            except services.MembershipError as e:
+                services.request_membership(current_user, structure, role=form.role.data,
+                                            comment=form.comment.data or "", extra=plugin_data(form))
+            except Refused as e:
                 put_errors(form, e.errors)
             else:
                 flash(f"Votre demande de rattachement à {structure.designation} est envoyée à ses gestionnaires.",
@@ -88,12 +90,20 @@ def pending():
     return _render_pending()
 
 
-def _render_pending(status=200, reason_error=None, selected=()):
+def _bulk_form(formdata=None):
+    kwargs = {} if formdata is not None else {"formdata": None}
+    return build_form(BulkDecisionForm, "membership_bulk_decision", {"actor": current_user}, **kwargs)
+
+
+def _render_pending(status=200, reason_error=None, selected=(), bulk_form=None):
     page = page_arg()
     query = services.decidable(current_user)
     structure_id = parse_id(request.values.get("structure"))
     if structure_id:
         query = query.where(Membership.structure_id == structure_id)
+    columns = lists.columns("pending_requests", actor=current_user)
+    filters = lists.filters("pending_requests", actor=current_user)
+    query, active = lists.apply_filters(query, filters, request.values)
     total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     rows = db.session.execute(
         query.join(Structure, Membership.structure_id == Structure.id).join(User, Membership.user_id == User.id)
@@ -102,7 +112,9 @@ def _render_pending(status=200, reason_error=None, selected=()):
     ).all()
     context = {"rows": rows, "total": total, "page": page, "pages": max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1),
                "reason_error": reason_error, "structure_id": structure_id, "selected": set(selected),
-               "reason": request.form.get("reason", "")}
+               "reason": request.form.get("reason", ""), "bulk_form": bulk_form or _bulk_form(),
+               "columns": columns, "cells": lists.cells(columns, [m.id for m, _, _ in rows]),
+               "filters": filters, "active": active}
     if is_htmx() and request.headers.get("HX-Target") == "demandes":
         return render("memberships/pending.html", status=status, block="requests", **context)
     return render("memberships/pending.html", status=status, **context)
@@ -117,10 +129,17 @@ def decide_many():
     if not ids:
         flash("Cochez au moins une demande.", "error")
         return _after_bulk()
+    form = _bulk_form(request.form)
+    if not form.validate():
+        return _render_pending(status=422, reason_error=" ".join(form.reason.errors) or None, selected=ids,
+                               bulk_form=form)
     try:
-        report = services.decide(current_user, ids, accept=accept, reason=request.form.get("reason", ""))
-    except services.MembershipError as e:
-        return _render_pending(status=422, reason_error=e.errors.get("reason"), selected=ids)  # boxes stay ticked
+        report = services.decide(current_user, ids, accept=accept, reason=form.reason.data or "",
+                                 extra=plugin_data(form))
+    except Refused as e:
+        put_errors(form, {k: v for k, v in e.errors.items() if k != "reason"})
+        return _render_pending(status=422, reason_error=e.errors.get("reason"), selected=ids,  # boxes stay ticked
+                               bulk_form=form)
     _flash_report(report, accept)
     return _after_bulk()
 
@@ -150,14 +169,15 @@ def decide_one(membership_id):
     membership = db.session.get(Membership, membership_id)
     if membership is None or not can(current_user, "structure.members", membership.structure):
         abort(404)
-    form = DecisionForm(data={"role": membership.role if membership.role != Role.PRIMARY else Role.MEMBER})
+    form = build_form(DecisionForm, "membership_decision", {"membership": membership},
+                      data={"role": membership.role if membership.role != Role.PRIMARY else Role.MEMBER})
     decidable = membership.status == MembershipStatus.PENDING and membership.user_id != current_user.id
     if request.method == "POST" and decidable and form.validate():
         accept = _accept()
         try:
             report = services.decide(current_user, [membership.id], accept=accept, reason=form.reason.data,
-                                     role=form.role.data if accept else None)
-        except services.MembershipError as e:
+                                     role=form.role.data if accept else None, extra=plugin_data(form))
+        except Refused as e:
             put_errors(form, e.errors)
         else:
             _flash_report(report, accept)
@@ -184,15 +204,18 @@ def attach(structure_id):
     """"Rattacher un utilisateur": search (one criterion at least), then role, start date, comment."""
     structure = get_for(current_user, structure_id, "membership.attach")
     search = UserSearchForm(request.args)
-    form = AttachForm()
+    form = build_form(AttachForm, "membership_attach", {"structure": structure})
+    filters = lists.filters("user_search", structure=structure)
+    _, active = lists.apply_filters(select(User.id), filters, request.args)
     results, search_error = None, None
-    if any(request.args.get(k) for k in ("last_name", "first_name", "email")) or "rechercher" in request.args:
+    if any(request.args.get(k) for k in ("last_name", "first_name", "email")) or active or "rechercher" in request.args:
         if search.validate():
             try:
                 results = services.search_users(current_user, last_name=search.last_name.data or "",
                                                 first_name=search.first_name.data or "",
-                                                email=search.email.data or "")
-            except services.MembershipError as e:
+                                                email=search.email.data or "",
+                                                clauses=[f.clause(active[f.name]) for f in filters if f.name in active])
+            except Refused as e:
                 search_error = e.errors[""]
     if request.method == "POST":
         if form.validate():
@@ -203,8 +226,9 @@ def attach(structure_id):
             else:
                 try:
                     services.attach_user(current_user, structure, user, role=form.role.data,
-                                         start_date=form.start_date.data, comment=form.comment.data)
-                except services.MembershipError as e:
+                                         start_date=form.start_date.data, comment=form.comment.data or "",
+                                         extra=plugin_data(form))
+                except Refused as e:
                     put_errors(form, e.errors)
                 else:
                     flash(f"{user.full_name} est rattaché à {structure.designation} ; un courriel l'en informe.",
@@ -214,10 +238,18 @@ def attach(structure_id):
         chosen = db.session.get(User, chosen_id) if chosen_id else None
         if chosen is None and not results:
             search_error = "Recherchez puis choisissez l'utilisateur à rattacher."
-        return form_error("memberships/attach.html", structure=structure, search=search, form=form,
-                          results=[chosen] if chosen else results, search_error=search_error)
-    return render("memberships/attach.html", structure=structure, search=search, form=form, results=results,
-                  search_error=search_error)
+        results = [chosen] if chosen else results
+        return form_error("memberships/attach.html", **_attach_context(structure, search, form, results, search_error,
+                                                                     filters, active))
+    return render("memberships/attach.html", **_attach_context(structure, search, form, results, search_error,
+                                                              filters, active))
+
+
+def _attach_context(structure, search, form, results, search_error, filters, active) -> dict:
+    columns = lists.columns("user_search", structure=structure)
+    return {"structure": structure, "search": search, "form": form, "results": results,
+            "search_error": search_error, "filters": filters, "active": active, "columns": columns,
+            "cells": lists.cells(columns, [u.id for u in results or []])}
 
 
 @bp.post("/structures/<id:structure_id>/rattachements/supprimer")
@@ -230,7 +262,7 @@ def remove(structure_id):
     else:
         try:
             n = services.remove(current_user, structure, ids)
-        except services.MembershipError as e:
+        except Refused as e:
             flash(e.errors[""], "error")
         else:
             flash(f"{n} rattachement{'s' if n > 1 else ''} supprimé{'s' if n > 1 else ''}.", "success")

@@ -53,6 +53,21 @@ def permission_filter(actor, action, model):
 
 
 @hookimpl
+def record_blocks(structure):
+    """The core's blocks: the structure's own columns, saved by `services.update` (STR-3..9)."""
+    from .blocks import RecordBlock
+    from .forms import EDIT_BLOCKS
+
+    def columns_of(form_class):
+        names = [n for n in dir(form_class) if hasattr(getattr(form_class, n, None), "field_class")]
+        return lambda s: {n: getattr(s, n) for n in names}
+
+    return [RecordBlock(slug, title, form_class, columns_of(form_class), order=i * 10)
+            for i, (slug, title, form_class) in enumerate(EDIT_BLOCKS)
+            if slug != "moa" or structure.is_public]  # SPEC STR-8: only public structures may be MOA
+
+
+@hookimpl
 def register_history_actions():
     return {"structure.created": "Création de la structure", "structure.updated": "Modification de la structure"}
 

@@ -12,23 +12,39 @@ from .. import clock, events
 from ..accounts.models import AccountKind, AccountStatus, User
 from ..accounts.services import find_by_login
 from ..database import transaction
+from ..events import Refused
 from ..extensions import db
 from ..history import services as history
 from ..memberships.models import Membership, MembershipStatus, Role
 from ..memberships.spaces import default_spaces
 from ..permissions import Denied, allowed, can, require, require_on
-from ..plugins import hook
+from ..plugins import collect, hook
 from ..validation import email_problem, text_problem
 from . import identifiers
+from .blocks import RecordBlock, StructureWarning, jsonable
 from .models import IdentifierType, MoaMode, PublicCategory, Structure, StructureKind, StructureStatus
 
 
-class StructureError(Exception):
+class StructureError(Refused):
     """Refused; `errors` maps form fields (or "" for the whole form) to French messages."""
 
-    def __init__(self, errors: dict[str, str] | str):
-        self.errors = {"": errors} if isinstance(errors, str) else errors
-        super().__init__("; ".join(self.errors.values()))
+
+@dataclass
+class Saved:
+    """What a save changed, {field: (before, after)}, and the non-blocking warnings of the rules."""
+
+    changes: dict[str, tuple] = field(default_factory=dict)
+    warnings: list[StructureWarning] = field(default_factory=list)
+
+
+# SPEC STR-7, until a module that keeps services enforces it through validate_structure and says so
+# with `replaces_core_rules`: with no services at all, no supplier could give a service code.
+STR_7_INTERIM = ("La structure n'a aucun service autre que FACTURES_PUBLIQUES : le code service ne peut pas "
+                 "être exigé des fournisseurs.")
+
+
+def replaced_rules() -> set[str]:
+    return set(collect(hook().replaces_core_rules()))
 
 
 # Fields a manager may change, by block of "Modification de la structure" (SPEC STR-3..9).
@@ -75,9 +91,13 @@ def _field_problem(name: str, value) -> str | None:
     return text_problem(value, column.type.length or 2000, multiline=name == "connection_info")
 
 
-def _check_rules(structure: Structure, changes: dict) -> None:
+def _check_rules(structure: Structure, changes: dict, *, columns: bool = True) -> list[StructureWarning]:
+    """Refuse (StructureError) or return the warnings of the rules, the core's and the plugins'.
+
+    `columns`: the changes are the structure's own columns (False: a plugin block's fields).
+    """
     errors: dict[str, str] = {}
-    for name, value in changes.items():
+    for name, value in changes.items() if columns else ():
         problem = _field_problem(name, value)
         if problem:
             errors[name] = problem
@@ -88,11 +108,19 @@ def _check_rules(structure: Structure, changes: dict) -> None:
     for name in ("designation", "address"):
         if name in changes and not str(changes[name]).strip():
             errors[name] = f"Le champ « {FIELD_LABELS[name]} » est obligatoire."
+    if changes.get("service_code_required") is True and "STR-7" not in replaced_rules():
+        errors["service_code_required"] = STR_7_INTERIM
+    warnings = []
     for result in hook().validate_structure(structure=structure, changes=changes):
-        for field_name, message in result or []:
-            errors.setdefault(field_name, message)
+        for item in result or []:
+            if isinstance(item, StructureWarning):
+                warnings.append(item)
+            else:
+                field_name, message = item
+                errors.setdefault(field_name, message)
     if errors:
         raise StructureError(errors)
+    return warnings
 
 
 def _new_structure(data: StructureData, kind: StructureKind, category: PublicCategory | None) -> Structure:
@@ -149,9 +177,10 @@ def _create(actor: User, data: StructureData, kind: StructureKind, category, man
     history.record(structure.id, actor, "structure.created", subject_user=manager,
                    summary=f"Création de la structure {kind_text}{structure.designation} ; "
                            f"{manager.full_name} en est gestionnaire principal.")
+    # Plugins take part here, in this transaction (e.g. the services module adds FACTURES_PUBLIQUES).
     events.emit("structure.created", actor=actor, structure_id=structure.id)
-    events.emit("membership.validated", actor=actor, membership_id=membership.id, user_id=manager.id,
-                structure_id=structure.id, role=str(Role.PRIMARY), default_spaces=membership.granted_spaces)
+    events.emit("membership.created_with_structure", actor=actor, membership_id=membership.id, user_id=manager.id,
+                structure_id=structure.id, role=str(Role.PRIMARY), spaces=membership.granted_spaces)
     return structure
 
 
@@ -186,11 +215,12 @@ def _flush_unique(structure: Structure) -> None:
         raise StructureError({"identifier": "Une structure existe déjà avec cet identifiant."})
 
 
-def update(actor: User, structure: Structure, changes: dict[str, Any]) -> dict[str, tuple]:
+def update(actor: User, structure: Structure, changes: dict[str, Any], *, block: str = "",
+           extra: dict | None = None) -> Saved:
     """"Modification de la structure": only managers (STR-4); EDI flags never (STR-5).
 
     Every changed field is recorded in the history with its value before and after (STR-10).
-    Returns the changes applied, {field: (before, after)}.
+    `block` names the edit block saved, `extra` the values of the fields plugins added to its form.
     """
     require_on(actor, "structure.edit", structure, visible_with="structure.view")
     unknown = set(changes) - EDITABLE_FIELDS
@@ -198,24 +228,57 @@ def update(actor: User, structure: Structure, changes: dict[str, Any]) -> dict[s
         raise StructureError({"": "Certains champs ne peuvent pas être modifiés."})
     cleaned = {k: v.strip() if isinstance(v, str) else v for k, v in changes.items()}
     with transaction():
-        _check_rules(structure, cleaned)
+        warnings = _check_rules(structure, cleaned)
         applied = {}
         for name, value in cleaned.items():
             before = getattr(structure, name)
             if before != value:
                 applied[name] = (before, value)
                 setattr(structure, name, value)
+        _record_update(actor, structure, applied, FIELD_LABELS, block, extra)
+    return Saved(applied, warnings)
+
+
+def record_blocks(structure: Structure) -> list[RecordBlock]:
+    """The blocks of the record, the core's and the plugins', in page order."""
+    return sorted(collect(hook().record_blocks(structure=structure)), key=lambda b: b.order)
+
+
+def save_block(actor: User, structure: Structure, slug: str, values: dict[str, Any],
+               extra: dict | None = None) -> Saved:
+    """Save one block of « Modification de la structure », the core's or a plugin's (STR-4, STR-10)."""
+    block = next((b for b in record_blocks(structure) if b.slug == slug), None)
+    if block is None:
+        raise Denied(hidden=True)
+    if block.save is None:
+        return update(actor, structure, values, block=slug, extra=extra)
+    require_on(actor, "structure.edit", structure, visible_with="structure.view")
+    with transaction():
+        before = block.values(structure)
+        changed = {k: v for k, v in values.items() if before.get(k) != v}
+        warnings = _check_rules(structure, changed, columns=False)
+        applied = {k: (before.get(k), v) for k, v in changed.items()}
         if applied:
-            structure.updated_at = clock.now()
-            history.record(
-                structure.id, actor, "structure.updated",
-                summary="Modification de la structure : " + ", ".join(
-                    FIELD_LABELS[n][0].lower() + FIELD_LABELS[n][1:] for n in applied),
-                detail={"changes": [{"field": n, "label": FIELD_LABELS[n], "before": b, "after": a}
-                                    for n, (b, a) in applied.items()]},
-            )
-            events.emit("structure.updated", actor=actor, structure_id=structure.id, fields=sorted(applied))
-    return applied
+            block.save(structure, values)
+        _record_update(actor, structure, applied, block.labels, slug, extra)
+    return Saved(applied, warnings)
+
+
+def _record_update(actor, structure, applied: dict, labels: dict, block: str, extra: dict | None) -> None:
+    """The history entry of a save (STR-10), and its event, also for plugins' fields alone (`extra`)."""
+    if not applied and not extra:
+        return
+    if applied:
+        structure.updated_at = clock.now()
+        history.record(
+        structure.id, actor, "structure.updated",
+            summary="Modification de la structure : " + ", ".join(
+                labels.get(n, n)[0].lower() + labels.get(n, n)[1:] for n in applied),
+            detail={"changes": [{"field": n, "label": labels.get(n, n), "before": jsonable(b),
+                                 "after": jsonable(a)} for n, (b, a) in applied.items()]},
+        )
+    events.emit("structure.updated", actor=actor, structure_id=structure.id, block=block,
+                changes={n: (jsonable(b), jsonable(a)) for n, (b, a) in applied.items()}, extra=extra or {})
 
 
 def get_for(actor: User, structure_id: int, action: str = "structure.view") -> Structure:

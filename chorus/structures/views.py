@@ -7,15 +7,16 @@ from flask import Blueprint, abort, flash, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from ..events import Refused
 from ..extensions import db
-from ..forms import put_errors
+from ..forms import build_form, plugin_data, put_errors
 from ..history import services as history
 from ..history.models import HistoryEntry
 from ..permissions import can
 from ..plugins import hook
 from ..web import form_error, is_htmx, page_arg, redirect_to, render
 from . import services
-from .forms import EDIT_BLOCKS, CreatePublicStructureForm, CreateStructureForm
+from .forms import CreatePublicStructureForm, CreateStructureForm
 
 bp = Blueprint("structures", __name__)
 
@@ -36,7 +37,7 @@ def create_private():
     if form.validate_on_submit():
         try:
             structure = services.create_private(current_user, _data(form))
-        except services.StructureError as e:
+        except Refused as e:
             put_errors(form, e.errors)
         else:
             flash(f"La structure {structure.designation} est créée ; vous en êtes le gestionnaire principal.",
@@ -57,7 +58,7 @@ def create_public():
         try:
             structure = services.create_public(current_user, _data(form), form.category.data,
                                                form.primary_manager.data)
-        except services.StructureError as e:
+        except Refused as e:
             put_errors(form, e.errors)
         else:
             flash(f"La structure publique {structure.designation} est créée.", "success")
@@ -70,19 +71,23 @@ def create_public():
 @bp.get("/structures/<id:structure_id>")
 def view(structure_id):
     structure = services.get_for(current_user, structure_id)
-    return render("structures/view.html", structure=structure,
+    plugin_blocks = [(b, b.values(structure)) for b in services.record_blocks(structure) if b.save is not None]
+    return render("structures/view.html", structure=structure, plugin_blocks=plugin_blocks,
                   can_edit=can(current_user, "structure.edit", structure),
                   can_history=can(current_user, "structure.history", structure))
 
 
+def _block_form(structure, block, formdata=None):
+    """The form of one edit block, with the fields plugins add to it."""
+    context = {"structure": structure, "block": block.slug}
+    if formdata is None:
+        return build_form(block.form, "structure_block", context, formdata=None, data=block.values(structure))
+    return build_form(block.form, "structure_block", context)
+
+
 def _block_forms(structure, override=None):
-    forms = []
-    for slug, title, form_class in EDIT_BLOCKS:
-        if slug == "moa" and not structure.is_public:
-            continue  # SPEC STR-8: only public structures may be MOA
-        form = override[1] if override and override[0] == slug else form_class(formdata=None, obj=structure)
-        forms.append((slug, title, form))
-    return forms
+    return [(b.slug, b.title, override[1] if override and override[0] == b.slug else _block_form(structure, b))
+            for b in services.record_blocks(structure)]
 
 
 @bp.get("/structures/<id:structure_id>/modifier")
@@ -94,28 +99,32 @@ def edit(structure_id):
 @bp.post("/structures/<id:structure_id>/modifier/<slug>")
 def save_block(structure_id, slug):
     structure = services.get_for(current_user, structure_id, "structure.edit")
-    blocks = {s: (t, f) for s, t, f in EDIT_BLOCKS}
-    if slug not in blocks or (slug == "moa" and not structure.is_public):
+    block = next((b for b in services.record_blocks(structure) if b.slug == slug), None)
+    if block is None:
         abort(404)
-    title, form_class = blocks[slug]
-    form = form_class()
-    saved = False
+    form = _block_form(structure, block, formdata=request.form)
+    saved, warnings = False, []
     if form.validate():
-        data = form.data_for_service() if hasattr(form, "data_for_service") else {
-            name: value for name, value in form.data.items()}
+        extra = plugin_data(form)
+        values = {f.name: f.data for f in form if f not in form.plugin_fields}
+        if hasattr(form, "data_for_service"):
+            values = form.data_for_service()
         try:
-            applied = services.update(current_user, structure, data)
-        except services.StructureError as e:
+            result = services.save_block(current_user, structure, slug, values, extra)
+        except Refused as e:
             put_errors(form, e.errors)
         else:
-            saved = True
-            message = "Modifications enregistrées." if applied else "Aucune modification à enregistrer."
+            saved, warnings = True, [w.message for w in result.warnings]
+            message = "Modifications enregistrées." if result.changes or extra else "Aucune modification à enregistrer."
             if not is_htmx():
-                flash(f"{title} : {message}", "success")
+                flash(f"{block.title} : {message}", "success")
+                for warning in warnings:  # SPEC STR-7: saved, but the manager should know
+                    flash(f"Attention : {warning}", "warning")
                 return redirect_to(url_for("structures.edit", structure_id=structure.id) + f"#bloc-{slug}")
-            form = form_class(formdata=None, obj=structure)
+            form = _block_form(structure, block)
     status = 200 if saved else 422
-    context = {"structure": structure, "slug": slug, "title": title, "form": form, "saved": saved}
+    context = {"structure": structure, "slug": slug, "title": block.title, "form": form, "saved": saved,
+               "warnings": warnings}
     if is_htmx():
         return render("structures/_edit_block.html", status=status, block="section", **context)
     return render("structures/edit.html", status=status, structure=structure,
