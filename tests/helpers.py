@@ -48,7 +48,9 @@ class Accounts:
     """Make accounts (in the current app context) and log them in through the real screens."""
 
     def create(self, email="agent@mairie.example", *, last_name="Martin", first_name="Claire", password=PASSWORD,
-               is_admin=False, status="active", kind="person"):
+               is_admin=False, status="active", kind="person", contact_email=None):
+        """An account; its contact address differs from its login address unless said otherwise, so that a
+        mail sent to the wrong one is caught (NOT-1: links to the login address, the rest to the contact)."""
         from chorus.accounts.models import User
         from chorus.accounts.passwords import hash_password
         from chorus.database import transaction
@@ -56,7 +58,8 @@ class Accounts:
         with transaction():
             now = clock.now()
             user = User(last_name=last_name, first_name=first_name, login_email=email.lower(),
-                        contact_email=email.lower(), phone="", status=status, kind=kind, origin="self",
+                        contact_email=(contact_email or contact_address(email)).lower(), phone="", status=status,
+                        kind=kind, origin="self",
                         is_pigp=False, is_admin=is_admin,
                         password_hash=hash_password(password) if password else None,
                         created_at=now, activated_at=now if status == "active" else None)
@@ -67,6 +70,12 @@ class Accounts:
         response = client.post("/connexion", data={"email": email, "password": password, **kw})
         assert response.status_code == 303, response.get_data(as_text=True)
         return response
+
+
+def contact_address(login_email: str) -> str:
+    """The contact address the test accounts get by default: another mailbox than the login's."""
+    local, _, domain = login_email.partition("@")
+    return f"{local}.contact@{domain}"
 
 
 def fresh():

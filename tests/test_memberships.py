@@ -16,6 +16,8 @@ from chorus.memberships import services
 from chorus.memberships.models import Membership
 from helpers import PASSWORD, attach, fresh, make_structure, many_requests, page
 
+LUCAS_CONTACT = "lucas.contact@commune.example"  # his contact address: membership mails go there (NOT-1)
+
 
 @pytest.fixture
 def world(app, accounts):
@@ -104,7 +106,7 @@ def test_manager_validates_a_request_with_another_role(app, world, outbox):
     assert response.status_code == 303
     [m] = memberships_of(world.requester, world.commune)
     assert (m.status, m.role, m.decided_by_id) == ("validated", "secondary", world.manager.id)
-    mail = outbox.last("lucas@commune.example")  # SPEC RAT-5
+    mail = outbox.last(LUCAS_CONTACT)  # SPEC RAT-5
     assert "validé" in mail.subject and "gestionnaire secondaire" in mail.body
     entry = db.session.execute(select(HistoryEntry).where(HistoryEntry.action == "membership.validated")).scalar_one()
     assert entry.comment == "Validée" and entry.actor_id == world.manager.id  # SPEC HIS-2
@@ -123,7 +125,7 @@ def test_refusing_needs_a_reason_which_the_user_receives(app, world, outbox):
     client.post(f"/gestionnaire/rattachements/{m.id}", data={"action": "refuser", "reason": "Inconnu du service"})
     [m] = memberships_of(world.requester, world.commune)
     assert (m.status, m.decision_reason, m.granted_spaces) == ("refused", "Inconnu du service", [])
-    mail = outbox.last("lucas@commune.example")
+    mail = outbox.last(LUCAS_CONTACT)
     assert "refusée" in mail.subject and "Motif : Inconnu du service" in mail.body
     assert db.session.execute(select(HistoryEntry.comment).where(
         HistoryEntry.action == "membership.refused")).scalar_one() == "Refusée"
@@ -135,7 +137,7 @@ def test_a_processed_request_is_not_decided_twice(app, world, outbox):
     report = services.decide(world.secondary, [m.id], accept=False, reason="Trop tard")
     assert report.decided == [] and report.skipped == 1
     assert memberships_of(world.requester, world.commune)[0].status == "validated"
-    assert len(outbox.all("lucas@commune.example")) == 1
+    assert len(outbox.all(LUCAS_CONTACT)) == 1
     assert count(HistoryEntry, HistoryEntry.action.like("membership.%")) == 1
 
 
@@ -214,7 +216,8 @@ def test_manager_attaches_a_user_who_did_not_ask(app, world, outbox):
     [m] = memberships_of(world.requester, world.commune)
     assert (m.status, m.role, m.start_date, m.decided_by_id) == ("validated", "member", date(2026, 12, 1),
                                                                  world.manager.id)
-    mail = outbox.last("lucas@commune.example")
+    mail = outbox.last(LUCAS_CONTACT)  # SPEC RAT-6: "at their contact address"
+    assert outbox.all("lucas@commune.example") == []
     assert "vous êtes rattaché" in mail.subject and "01/12/2026" in mail.body and "Sophie Lemoine" in mail.body
     assert "Lucas Garnier" in page(client.get(f"/structures/{world.commune.id}"))
     again = client.post(url, data={"user_id": world.requester.id, "role": "member"})
@@ -254,7 +257,7 @@ def test_pending_requests_expire_with_an_email(app, world, outbox, travel):
     fresh()
     assert db.session.get(Membership, old.id).status == "refused"
     assert db.session.get(Membership, recent.id).status == "pending"
-    assert "a expiré" in outbox.last("lucas@commune.example").subject
+    assert "a expiré" in outbox.last(LUCAS_CONTACT).subject
     assert db.session.execute(select(HistoryEntry.actor_id).where(
         HistoryEntry.action == "membership.expired")).scalar_one() is None  # the platform did it
 
@@ -374,3 +377,23 @@ def test_a_decision_needs_one_of_the_two_buttons(app, world):
     assert client.post("/gestionnaire/rattachements", data={"ids": [m.id]}).status_code == 400
     assert client.post(f"/gestionnaire/rattachements/{m.id}", data={"action": "?"}).status_code == 400
     assert memberships_of(world.requester, world.commune)[0].status == "pending"
+
+
+def test_a_manager_can_never_have_a_pending_request_on_a_structure_they_belong_to(app, world):
+    # SPEC RAT-8 "a manager cannot validate their own request": the invariant that makes it impossible is
+    # that a person with a validated membership cannot also have a pending request for the same structure,
+    # held by the service and, against any other writer, by the database (index uq_membership_open).
+    # `decidable()` still excludes the actor's own requests, as a second line behind this one.
+    from sqlalchemy.exc import IntegrityError
+
+    from chorus.database import transaction
+
+    with pytest.raises(services.MembershipError, match="déjà rattaché"):
+        services.request_membership(world.manager, world.commune)
+    with pytest.raises(IntegrityError):
+        with transaction():
+            db.session.add(Membership(user_id=world.manager.id, structure_id=world.commune.id, role="member",
+                                      status="pending", comment="", decision_reason="", created_at=clock.now()))
+    fresh()
+    assert db.session.execute(services.decidable(world.manager).where(
+        Membership.user_id == world.manager.id)).all() == []

@@ -254,7 +254,8 @@ MATRIX: list[Row] = [
 @pytest.fixture
 def world(app, accounts):
     """A (public: primary, secondary, member, technical user), B (private, its own primary manager, no
-    actor attached), C (where A's primary is secondary and the member has a pending request)."""
+    actor attached), C (where A's primary is secondary, A's secondary a plain member, and the member has a
+    pending request): an actor who manages one structure and is a plain member of another."""
     from chorus.mail.models import MailStatus, OutboxMessage
     from chorus.structures import services
 
@@ -278,6 +279,7 @@ def world(app, accounts):
     attach(a, users[MEMBER], "member")
     attach(a, users[TECH], "member")
     attach(c, users[PRIMARY], "secondary")
+    attach(c, users[SECONDARY], "member")
     attach(c, users[MEMBER], "member", "refused")
     pending_c = attach(c, users[MEMBER], "member", "pending")
     pending_a = attach(a, primary_b, "member", "pending")  # other people's requests to A
@@ -416,7 +418,7 @@ def top_bar(html: str) -> str:
 
 
 # Memberships shown in "Mon compte" (validated and pending; a refused request is not listed).
-MY_MEMBERSHIPS = {MEMBER: ["A", "C"], SECONDARY: ["A"], PRIMARY: ["A", "C"], ADMIN: []}
+MY_MEMBERSHIPS = {MEMBER: ["A", "C"], SECONDARY: ["A", "C"], PRIMARY: ["A", "C"], ADMIN: []}
 # Structures in "Mes structures" (MGR-2): those the actor manages, as primary or secondary.
 MANAGED = {SECONDARY: ["A"], PRIMARY: ["A", "C"]}
 HTMX = {"HX-Request": "true", "HX-Target": "mes-structures-resultats"}
@@ -426,8 +428,8 @@ HTMX = {"HX-Request": "true", "HX-Target": "mes-structures-resultats"}
 def test_list_pages_show_exactly_the_actors_rows(world, actor):
     client = client_for(world, actor)
 
-    # A pending request on C gives no access to C (RAT-2); a secondary membership of C does.
-    assert client.get(f"/structures/{world.C}").status_code == (404 if actor in (MEMBER, SECONDARY) else 200)
+    # A pending request on C gives no access to C (RAT-2); a plain or secondary membership of C does.
+    assert client.get(f"/structures/{world.C}").status_code == (404 if actor == MEMBER else 200)
 
     account = page(client.get("/mon-compte"))
     assert rows_of(account, "Mes rattachements aux structures") == len(MY_MEMBERSHIPS[actor])
@@ -540,3 +542,29 @@ def test_creation_and_profile_ignore_forbidden_fields(world):
     assert (me.last_name, me.login_email, me.kind, me.status, me.is_admin, me.is_pigp) == (
         "Nouveau-Nom", world.emails[MEMBER], "person", "active", False, False)
     assert db.session.get(User, world.ids[ADMIN]).last_name == "Admin"
+
+
+# ---------------------------------------------------------------- one rule, two forms
+
+
+def test_can_and_allowed_agree_for_every_action_that_has_both(world):
+    """`can()` (one object) and `allowed()` (a list's SQL) are two forms of one rule: for every actor and
+    every row they give the same answer, so a list never shows what its page refuses, nor hides what it allows."""
+    from chorus.accounts.models import User
+    from chorus.permissions import allowed, can
+    from chorus.structures.models import Structure
+
+    both = [("structure.view", Structure), ("structure.edit", Structure), ("structure.history", Structure),
+            ("structure.members", Structure), ("account.edit", User)]
+    fresh()
+    for actor_id in world.ids.values():
+        actor = db.session.get(User, actor_id)
+        for action, model in both:
+            listed = set(db.session.execute(db.select(model.id).where(allowed(actor, action, model))).scalars())
+            objects = db.session.execute(db.select(model)).scalars().all()
+            decided = {o.id for o in objects if can(actor, action, o)}
+            assert listed == decided, (actor.last_name, action)
+    # The world makes these answers differ between actors (otherwise the loop proves little).
+    secondary = db.session.get(User, world.ids[SECONDARY])
+    assert can(secondary, "structure.view", db.session.get(Structure, world.C))
+    assert not can(secondary, "structure.edit", db.session.get(Structure, world.C))  # a plain member of C
