@@ -392,6 +392,13 @@ def test_permission_matrix(world, actor):
         if got != expected:
             mismatches.append(f"{row.id}: expected {expected}, got {got}")
             continue
+        if row.method == "GET" and expected == 200:
+            # Every page is also an htmx fragment: its content block and title, no layout, never a 500.
+            fragment = client.get(url, headers={"HX-Request": "true"})
+            html = page(fragment)
+            if fragment.status_code != 200 or "<html" in html or "<title>" not in html:
+                mismatches.append(f"{row.id}: as an htmx fragment, {fragment.status_code} "
+                                  f"{'with the whole layout' if '<html' in html else ''}")
         changed = snapshot() != before
         if (row.method == "GET" or expected not in (200, 303)) and changed:
             mismatches.append(f"{row.id}: answered {got} but changed the database")
