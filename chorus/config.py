@@ -54,6 +54,11 @@ class Defaults:
 
     # Membership requests left pending this long are refused with an e-mail (SPEC RAT-8).
     MEMBERSHIP_REQUEST_TTL = timedelta(days=30)
+    # Invitations of people not yet linked to a manager's structures (SPEC RAT-6): lifetime, and how many
+    # one manager may send per window (a trusted sender must not become a mailing list).
+    INVITATION_LIFETIME = timedelta(days=14)
+    INVITATIONS_PER_MANAGER = 20
+    INVITATIONS_WINDOW = timedelta(days=1)
 
     # E-mail outbox. With no SMTP host, mails are written as .eml files to MAIL_DIR.
     MAIL_FROM = "Chorus <ne-pas-repondre@chorus.localhost>"

@@ -67,6 +67,11 @@ CORE_EVENTS = [
     EventType("membership.refused", (*_M, "reason", "extra"), "a manager refused a request (RAT-4)"),
     EventType("membership.attached", (*_M, "spaces", "extra"), "a manager attached a user directly (RAT-6)"),
     EventType("membership.removed", _M, "a manager removed a membership (RAT-7)"),
+    EventType("membership.invited", ("invitation_id", "structure_id", "role"),
+              "a manager invited a person not yet linked to their structures (RAT-6)"),
+    EventType("membership.invitation_accepted", (*_M, "invitation_id", "spaces"),
+              "the invited person accepted: the membership exists from now"),
+    EventType("membership.invitation_declined", ("invitation_id", "structure_id"), "the invited person declined"),
     EventType("membership.expired", (*_M, "reason"), "a pending request expired unanswered (RAT-8)"),
 ]
 

@@ -523,6 +523,7 @@ def test_a_plugin_vetoes_every_core_write_and_nothing_is_left(make_app, accounts
             structure = _unvetoed(application, lambda: make_structure(manager, "Commune"), name)
             elsewhere = _unvetoed(application, lambda: make_structure(other, "Atelier Perrin"), name)
             member = attach(elsewhere, manager, "member")
+            attach(structure, other, "member", "refused")  # linked to the manager's structure: attachable
             request = _unvetoed(application, lambda: memberships.request_membership(requester, structure), name)
             world = type("W", (), dict(manager=manager, requester=requester, other=other, structure=structure,
                                        elsewhere=elsewhere, request=request, member_elsewhere=member))
@@ -554,7 +555,8 @@ def test_a_plugins_refusal_reaches_the_form_next_to_its_field(essai_app, account
     world = _world(accounts)
     client = _client(essai_app, "nina@ailleurs.example")
     response = client.post("/mon-compte/rattachements/nouveau", data={
-        "structure_id": world.structure.id, "role": "member", "comment": "", "essai_code": "NON"})
+        "identifier_type": "SIRET", "identifier": world.structure.identifier, "role": "member", "comment": "",
+        "essai_code": "NON"})
     assert response.status_code == 422
     html = page(response)
     assert 'id="essai_code-error"' in html and "Code refusé par le module d'essai." in html
@@ -571,7 +573,8 @@ def test_a_refusal_with_no_form_answers_a_422_page(make_app, accounts):
         structure = make_structure(owner, "Commune")
         m = attach(structure, member)
         client = _client(application, "sophie@commune.example")
-        response = client.post(f"/structures/{structure.id}/rattachements/supprimer", data={"ids": [m.id]})
+        response = client.post(f"/structures/{structure.id}/rattachements/supprimer",
+                               data={"ids": [m.id], "confirme": "oui"})
         html = page(client.get(response.headers["Location"])) if response.status_code == 303 else page(response)
         assert "Refusé par le module de veto (membership.removed)." in html
         fresh()
@@ -604,6 +607,7 @@ def test_hook_form_fields(essai_app, plugin, accounts):
     world = _world(accounts)
     accounts.create("admin@dgfip.example", is_admin=True)
     yann = accounts.create("yann@ailleurs.example", first_name="Yann", last_name="Morvan")
+    attach(world.structure, yann, "member", "refused")  # once refused: linked, so the search offers him
     manager = _client(essai_app, "sophie@commune.example")
     nina = _client(essai_app, "nina@ailleurs.example")
     forms = {  # form name -> (client, page showing the form, post url, data, event that carries the values)
@@ -616,11 +620,12 @@ def test_hook_form_fields(essai_app, plugin, accounts):
                                    "account.created"),
         "membership_request": (nina, f"/mon-compte/rattachements/nouveau?identifier_type=SIRET&identifier="
                                f"{world.structure.identifier}", "/mon-compte/rattachements/nouveau",
-                               {"structure_id": world.structure.id, "role": "member"}, "membership.requested"),
+                               {"identifier_type": "SIRET", "identifier": world.structure.identifier,
+                                "role": "member"}, "membership.requested"),
         "membership_decision": (manager, f"/gestionnaire/rattachements/{world.request.id}",
                                 f"/gestionnaire/rattachements/{world.request.id}",
                                 {"action": "valider", "role": "member"}, "membership.validated"),
-        "membership_attach": (manager, f"/structures/{world.structure.id}/rattacher?email=yann@ailleurs.example",
+        "membership_attach": (manager, f"/structures/{world.structure.id}/rattacher?last_name=morvan",
                               f"/structures/{world.structure.id}/rattacher",
                               {"user_id": yann.id, "role": "member"}, "membership.attached"),
         "structure_block": (manager, f"/structures/{world.structure.id}/modifier",

@@ -64,19 +64,20 @@ def test_a_user_finds_a_structure_by_identifier_and_asks_to_join(app, world):
                               query_string={"identifier_type": "SIRET", "identifier": "12345678901234"}))
     assert "Aucune structure active n'a cet identifiant." in unknown
     response = client.post("/mon-compte/rattachements/nouveau", data={
-        "structure_id": world.commune.id, "role": "secondary", "comment": "Service des finances"})
+        "identifier_type": "SIRET", "identifier": world.commune.identifier, "role": "secondary",
+        "comment": "Service des finances"})
     assert response.status_code == 303
     [m] = memberships_of(world.requester, world.commune)
     assert (m.status, m.role, m.comment) == ("pending", "secondary", "Service des finances")
     html = page(client.get("/mon-compte"))  # SPEC RAT-2
     assert "Commune de Saint-Exemple" in html and "En cours de validation" in html
 
-    again = client.post("/mon-compte/rattachements/nouveau", data={"structure_id": world.commune.id,
-                                                                    "role": "member", "comment": ""})
+    commune = {"identifier_type": "SIRET", "identifier": world.commune.identifier}
+    again = client.post("/mon-compte/rattachements/nouveau", data={**commune, "role": "member", "comment": ""})
     assert again.status_code == 422  # SPEC RAT-8: one pending request per user and structure
     assert "Vous avez déjà une demande en cours pour cette structure." in page(again)
     assert client.post("/mon-compte/rattachements/nouveau", data={
-        "structure_id": world.commune.id, "role": "primary"}).status_code == 422  # no asking for primary
+        **commune, "role": "primary"}).status_code == 422  # no asking for primary
 
 
 def test_the_requester_cancels_a_pending_request(app, world):
@@ -201,27 +202,101 @@ def test_bulk_decisions_with_checkboxes(app, world, accounts, outbox):
 # ------------------------------------------------------------------ direct attachment (RAT-6)
 
 
-def test_manager_attaches_a_user_who_did_not_ask(app, world, outbox):
+def test_manager_attaches_a_person_linked_to_their_structures(app, world, outbox):
+    # SPEC RAT-6: search (one criterion at least), role, start date, comment; told at the contact address.
+    services.cancel_request(world.requester, services.request_membership(world.requester, world.commune))
     client = client_as(app, "sophie@commune.example")
     url = f"/structures/{world.commune.id}/rattacher"
     assert "Saisissez au moins un critère de recherche." in page(client.get(url, query_string={"rechercher": "1"}))
-    # Someone not yet linked to the manager's structures is found by the exact login address only.
-    assert "Aucun utilisateur ne correspond" in page(client.get(url, query_string={"last_name": "garn"}))
-    assert "Lucas Garnier" not in page(client.get(url, query_string={"email": "@"}))  # only related people
-    found = page(client.get(url, query_string={"email": "Lucas@Commune.example"}))
+    found = page(client.get(url, query_string={"last_name": "garn"}))  # Lucas once asked to join: he is linked
     assert "Lucas Garnier" in found and "Sophie" not in found.split("Utilisateur à rattacher")[-1]
     response = client.post(url, data={"user_id": world.requester.id, "role": "member",
                                       "start_date": "2026-12-01", "comment": "Bienvenue"})
     assert response.status_code == 303
-    [m] = memberships_of(world.requester, world.commune)
-    assert (m.status, m.role, m.start_date, m.decided_by_id) == ("validated", "member", date(2026, 12, 1),
-                                                                 world.manager.id)
+    [m] = [m for m in memberships_of(world.requester, world.commune) if m.status == "validated"]
+    assert (m.role, m.start_date, m.decided_by_id) == ("member", date(2026, 12, 1), world.manager.id)
     mail = outbox.last(LUCAS_CONTACT)  # SPEC RAT-6: "at their contact address"
     assert outbox.all("lucas@commune.example") == []
-    assert "vous êtes rattaché" in mail.subject and "01/12/2026" in mail.body and "Sophie Lemoine" in mail.body
+    assert "votre rattachement" in mail.subject and "01/12/2026" in mail.body and "Sophie Lemoine" in mail.body
     assert "Lucas Garnier" in page(client.get(f"/structures/{world.commune.id}"))
     again = client.post(url, data={"user_id": world.requester.id, "role": "member"})
-    assert again.status_code == 422 and "est déjà rattaché à cette structure" in page(again)
+    assert again.status_code == 422 and "est déjà membre de cette structure" in page(again)
+    # The search says who is already a member instead of offering them again (P6-16).
+    assert "déjà membre de la structure" in page(client.get(url, query_string={"last_name": "garn"}))
+
+
+def test_an_id_posted_to_the_attachment_form_names_and_attaches_nobody_the_screen_did_not_offer(app, world,
+                                                                                              outbox):
+    # P6-1: any manager (anyone who created a private structure) posted user_id=N with a bad role and read
+    # N's name and address in the 422 page; with a good role, N was attached and mailed the manager's text.
+    client = client_as(app, "sophie@commune.example")
+    url = f"/structures/{world.commune.id}/rattacher"
+    before = len(outbox.all())
+    for role in ("pirate", "member"):
+        response = client.post(url, data={"user_id": world.requester.id, "role": role, "comment": "Cliquez ici"})
+        assert response.status_code == 422
+        assert "Garnier" not in page(response) and "lucas@commune.example" not in page(response)
+    assert memberships_of(world.requester, world.commune) == []
+    assert len(outbox.all()) == before
+    with pytest.raises(services.MembershipError):
+        services.attach_user(world.manager, world.commune, world.requester, role="member")
+
+
+def test_a_person_with_no_link_is_invited_and_joins_on_accepting(app, world, accounts, outbox):
+    # SPEC RAT-6 (amended): an invitation, the same screen whether or not the address has an account.
+    client = client_as(app, "sophie@commune.example")
+    url = f"/structures/{world.commune.id}/rattacher"
+    assert "Garnier" not in page(client.get(url, query_string={"last_name": "garn"}))
+    screens = {}
+    for address in ("lucas@commune.example", "personne@nulle-part.example"):
+        html = page(client.get(url, query_string={"email": address}))
+        assert "Lucas Garnier" not in html and "Envoyer l'invitation" in html
+        screens[address] = html.replace(address, "@")
+        response = client.post(f"/structures/{world.commune.id}/inviter?email={address}",
+                               data={"invitee_email": address, "role": "secondary", "comment": "Pour le budget"})
+        assert response.status_code == 303
+        screens[address] += page(client.get(response.headers["Location"])).replace(address, "@")
+    assert screens["lucas@commune.example"] == screens["personne@nulle-part.example"]  # no account enumeration
+    assert memberships_of(world.requester, world.commune) == []  # nobody attached without saying yes
+    mail = outbox.last("lucas@commune.example")
+    assert "invitation" in mail.subject and "Sophie Lemoine" in mail.body and "Pour le budget" in mail.body
+    link = outbox.link("lucas@commune.example")
+    # Only the invited login address may answer.
+    assert client_as(app, "karim@commune.example").get(link).status_code == 404
+    lucas = client_as(app, "lucas@commune.example")
+    assert "Commune de Saint-Exemple" in page(lucas.get(link))
+    assert lucas.post(link, data={"action": "accepter"}).status_code == 303
+    [m] = memberships_of(world.requester, world.commune)
+    assert (m.status, m.role, m.decided_by_id) == ("validated", "secondary", world.manager.id)
+    assert lucas.get(link).status_code == 404  # used
+    actions = db.session.execute(select(HistoryEntry.action).where(
+        HistoryEntry.structure_id == world.commune.id).order_by(HistoryEntry.id)).scalars().all()
+    assert actions[-3:] == ["membership.invited", "membership.invited", "membership.invitation_accepted"]
+
+
+def test_invitations_are_limited_per_manager(app, world, outbox):
+    # P6-1: a trusted sender must not become a mailing list.
+    from chorus.memberships import invitations
+
+    limit = app.config["INVITATIONS_PER_MANAGER"]
+    for i in range(limit):
+        invitations.invite(world.manager, world.commune, f"p{i}@ailleurs.example", role="member")
+    with pytest.raises(services.MembershipError, match="trop d'invitations"):
+        invitations.invite(world.manager, world.commune, "encore@ailleurs.example", role="member")
+    assert outbox.all("encore@ailleurs.example") == []
+
+
+def test_the_request_form_only_shows_a_structure_found_by_its_identifier(app, world):
+    # P6-1 / RAT-1: a structure is found by its identifier; a posted structure_id reveals nothing.
+    client = client_as(app, "lucas@commune.example")
+    response = client.post("/mon-compte/rattachements/nouveau", data={
+        "structure_id": world.atelier.id, "role": "member", "comment": ""})
+    assert "Atelier Dupont" not in page(response) and response.status_code in (404, 422)
+    assert memberships_of(world.requester, world.atelier) == []
+    done = client.post("/mon-compte/rattachements/nouveau", data={
+        "identifier_type": "SIRET", "identifier": world.atelier.identifier, "role": "member", "comment": ""})
+    assert done.status_code == 303
+    assert [m.status for m in memberships_of(world.requester, world.atelier)] == ["pending"]
 
 
 # ------------------------------------------------------------------ removal (RAT-7, TRF-1)
@@ -233,12 +308,17 @@ def test_removal_of_one_or_many_but_never_the_primary_manager(app, world, accoun
     client = client_as(app, "karim@commune.example")
     primary_id = memberships_of(world.manager, world.commune)[0].id
     refused = client.post(f"/structures/{world.commune.id}/rattachements/supprimer",
-                          data={"ids": [ids[0], primary_id]}, follow_redirects=True)
+                          data={"ids": [ids[0], primary_id], "confirme": "oui"}, follow_redirects=True)
     assert "Le rattachement du gestionnaire principal ne peut pas être supprimé" in page(refused)
     assert count(Membership, Membership.status == "removed") == 0
     html = page(client.get(f"/structures/{world.commune.id}"))
     assert f'value="{primary_id}"' not in html and f'value="{ids[0]}"' in html  # no box for the primary
-    client.post(f"/structures/{world.commune.id}/rattachements/supprimer", data={"ids": ids[:2]})
+    # P6-14: a confirmation step first, naming who loses access; nothing changes until it is confirmed.
+    confirm = client.post(f"/structures/{world.commune.id}/rattachements/supprimer", data={"ids": ids[:2]})
+    assert confirm.status_code == 200 and "Confirmer la suppression" in page(confirm)
+    assert "m0@commune.example" in page(confirm) and "m2@commune.example" not in page(confirm)
+    assert count(Membership, Membership.status == "removed") == 0
+    client.post(f"/structures/{world.commune.id}/rattachements/supprimer", data={"ids": ids[:2], "confirme": "oui"})
     assert count(Membership, Membership.status == "removed") == 2
     assert count(HistoryEntry, HistoryEntry.comment == "Supprimée") == 2
     assert client_as(app, "m0@commune.example").get(f"/structures/{world.commune.id}").status_code == 404
@@ -287,8 +367,10 @@ def test_each_transition_emits_its_own_event(make_app, accounts, travel):
         assert (requested, validated) == ("membership.requested", "membership.validated")
         assert payload == {"membership_id": m.id, "user_id": requester.id, "structure_id": atelier.id,
                            "role": "member", "spaces": [], "extra": {}}  # no module owns spaces here
+        nina = accounts.create("nina@atelier.example")
+        services.cancel_request(nina, services.request_membership(nina, atelier))
         seen.clear()
-        services.attach_user(owner, atelier, accounts.create("nina@atelier.example"), role="member")
+        services.attach_user(owner, atelier, nina, role="member")
         late = services.request_membership(accounts.create("zoe@atelier.example"), atelier)
         travel(days=40)
         services.expire_pending()
@@ -362,6 +444,7 @@ def test_partial_user_search_only_shows_people_linked_to_the_managers_structures
 
 def test_a_membership_starting_later_gives_no_access_before_its_date(app, world, travel):
     # SPEC RAT-6: the validity start date
+    services.cancel_request(world.requester, services.request_membership(world.requester, world.commune))
     services.attach_user(world.manager, world.commune, world.requester, role="secondary",
                          start_date=clock.now().date() + timedelta(days=10))
     client = client_as(app, "lucas@commune.example")
@@ -388,7 +471,7 @@ def test_a_manager_can_never_have_a_pending_request_on_a_structure_they_belong_t
 
     from chorus.database import transaction
 
-    with pytest.raises(services.MembershipError, match="déjà rattaché"):
+    with pytest.raises(services.MembershipError, match="déjà membre"):
         services.request_membership(world.manager, world.commune)
     with pytest.raises(IntegrityError):
         with transaction():

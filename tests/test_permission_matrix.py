@@ -133,7 +133,8 @@ def _empty(w):
 
 
 def _request_b(w):
-    return {"structure_id": str(w.B), "role": "member", "comment": "Je travaille pour la boulangerie."}
+    return {"identifier_type": "SIRET", "identifier": w.identifier_B, "role": "member",
+            "comment": "Je travaille pour la boulangerie."}
 
 
 def _validate_pending_a(w):
@@ -148,12 +149,16 @@ def _attach_charlie(w):
     return {"user_id": str(w.charlie), "role": "member", "start_date": "", "comment": "Renfort"}
 
 
+def _invite(w):
+    return {"invitee_email": "quelquun@ailleurs.example", "role": "member", "start_date": "", "comment": "Bienvenue"}
+
+
 def _remove_member_a(w):
-    return {"ids": [str(w.member_A)]}
+    return {"ids": [str(w.member_A)], "confirme": "oui"}
 
 
 def _remove_primary_b(w):
-    return {"ids": [str(w.primary_B_membership)]}
+    return {"ids": [str(w.primary_B_membership)], "confirme": "oui"}
 
 
 MATRIX: list[Row] = [
@@ -220,6 +225,11 @@ MATRIX: list[Row] = [
     Row("POST", "/structures/{B}/rattacher", "memberships.attach", "B", manager_post(False), _attach_charlie),
     Row("POST", "/structures/{A}/rattacher", "memberships.attach", "A", manager_post(True), _attach_charlie,
         changes=True),
+    Row("GET", "/structures/{A}/inviter", "memberships.invite", "A", everyone(405)),
+    Row("POST", "/structures/{B}/inviter", "memberships.invite", "B", manager_post(False), _invite),
+    Row("POST", "/structures/{A}/inviter", "memberships.invite", "A", manager_post(True), _invite, changes=True),
+    Row("GET", "/invitations/{token}", "memberships.invitation", "-", signed_in(404)),  # not theirs, or unknown
+    Row("POST", "/invitations/{token}", "memberships.invitation", "-", signed_in(404), _empty),
     Row("GET", "/structures/{A}/rattachements/supprimer", "memberships.remove", "A", everyone(405)),
     Row("POST", "/structures/{B}/rattachements/supprimer", "memberships.remove", "B", manager_post(False),
         _remove_primary_b),
@@ -283,6 +293,7 @@ def world(app, accounts):
     attach(c, users[MEMBER], "member", "refused")
     pending_c = attach(c, users[MEMBER], "member", "pending")
     pending_a = attach(a, primary_b, "member", "pending")  # other people's requests to A
+    attach(a, primary_c, "member", "refused")  # Charlie once asked to join A: A's managers may attach him
     pending_a2 = attach(a, accounts.create("delta@delta.example", last_name="Delta", password=None), "member",
                         "pending")
     from chorus.memberships.models import Membership
@@ -320,7 +331,8 @@ def world(app, accounts):
         values={"A": a.id, "B": b.id, "entry_A": entries[a.id][0], "entry_B": entries[b.id][-1],
                 "message": message.id, "token": "jeton-inconnu", "pending_A": pending_a.id,
                 "pending_A2": pending_a2.id, "pending_C": pending_c.id},
-        pending_A=pending_a.id, member_A=member_a, primary_B_membership=primary_b_membership, charlie=primary_c.id,
+        pending_A=pending_a.id, member_A=member_a, identifier_B=b.identifier,
+        primary_B_membership=primary_b_membership, charlie=primary_c.id,
     )
 
 

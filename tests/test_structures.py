@@ -261,7 +261,7 @@ def test_structure_record_lists_its_users_for_managers(logged_in, accounts, own)
     html = page(logged_in.get(f"/structures/{own.id}"))
     assert "Utilisateurs rattachés à la structure" in html
     assert "Jeanne Roy" in html and "Utilisateur simple" in html and "Attente" not in html
-    assert "2 utilisateurs rattachés" in html
+    assert "2 rattachements" in html
 
 
 def test_manager_dashboard_search(logged_in, accounts):

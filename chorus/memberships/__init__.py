@@ -70,6 +70,8 @@ def register_history_actions():
         "membership.expired": "Demande de rattachement expirée",
         "membership.attached": "Rattachement par un gestionnaire",
         "membership.removed": "Rattachement supprimé",
+        "membership.invited": "Invitation envoyée",
+        "membership.invitation_accepted": "Invitation acceptée",
     }
 
 

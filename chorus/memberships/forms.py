@@ -2,7 +2,7 @@ from wtforms import DateField, HiddenField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from ..forms import BaseForm, no_control_chars, required_message
+from ..forms import BaseForm, email_address, no_control_chars, required_message
 from ..structures.models import IdentifierType
 from .models import Role
 
@@ -19,7 +19,6 @@ class FindStructureForm(BaseForm):
 
 
 class RequestForm(BaseForm):
-    structure_id = HiddenField()
     role = RadioField("Rôle demandé", choices=ROLE_CHOICES, default=Role.MEMBER.value,
                       validators=[DataRequired(message=required_message("Rôle demandé"))])
     comment = TextAreaField("Commentaire", description="Facultatif : précisez votre service ou votre fonction.",
@@ -51,4 +50,17 @@ class AttachForm(BaseForm):
                       validators=[DataRequired(message=required_message("Rôle"))])
     start_date = DateField("Date de début de validité", validators=[Optional()],
                            description="Par défaut, aujourd'hui.")
+    comment = TextAreaField("Commentaire", validators=[Length(max=1000)])
+
+
+class InviteForm(BaseForm):
+    """Invite a person not yet linked to the manager's structures, by their address (RAT-6)."""
+
+    invitee_email = StringField("Adresse électronique de la personne",
+                        validators=[DataRequired(message=required_message("Adresse électronique de la personne")),
+                                    Length(max=254), email_address])
+    role = RadioField("Rôle", choices=ROLE_CHOICES, default=Role.MEMBER.value,
+                      validators=[DataRequired(message=required_message("Rôle"))])
+    start_date = DateField("Date de début de validité", validators=[Optional()],
+                           description="Par défaut, le jour où la personne accepte.")
     comment = TextAreaField("Commentaire", validators=[Length(max=1000)])

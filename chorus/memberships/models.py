@@ -90,3 +90,38 @@ class Membership(db.Model):
     @property
     def is_pending(self) -> bool:
         return self.status == MembershipStatus.PENDING
+
+
+class InvitationStatus(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+
+
+class Invitation(db.Model):
+    """A manager's invitation to join a structure, for a person not yet linked to any of their structures
+    (SPEC RAT-6 as amended): nobody is attached without saying yes, and the manager's screen answers the
+    same whether or not the address has an account. The link's token is kept hashed."""
+
+    __tablename__ = "membership_invitation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    structure_id: Mapped[int] = mapped_column(ForeignKey("structure.id"), index=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)  # the login address it is for
+    role: Mapped[Role] = mapped_column(String(10))
+    start_date: Mapped[date | None] = mapped_column(Date)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[InvitationStatus] = mapped_column(String(10))
+    invited_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    membership_id: Mapped[int | None] = mapped_column(ForeignKey("membership.id"))
+
+    structure: Mapped[Structure] = relationship()
+    invited_by: Mapped[User] = relationship(foreign_keys=[invited_by_id])
+
+    @property
+    def role_label(self) -> str:
+        return Role(self.role).label

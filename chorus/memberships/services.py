@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from flask import current_app
-from sqlalchemy import and_, false, func, insert, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import clock, events
@@ -111,7 +111,7 @@ def request_membership(actor: User, structure: Structure, *, role: str = Role.ME
     with transaction():
         existing = _open_membership(actor.id, structure.id)
         if existing is not None:  # SPEC RAT-8: one pending request per user and structure
-            raise MembershipError("Vous êtes déjà rattaché à cette structure." if existing.status ==
+            raise MembershipError("Vous êtes déjà membre de cette structure." if existing.status ==
                                   MembershipStatus.VALIDATED else
                                   "Vous avez déjà une demande en cours pour cette structure.")
         membership = Membership(user_id=actor.id, structure_id=structure.id, role=wanted,
@@ -222,30 +222,44 @@ def _chunks(items: list, size: int):
 # ------------------------------------------------------------------ direct attachment (RAT-6)
 
 
+def related_user_ids(actor: User):
+    """SELECT of the people linked to `actor`'s structures (members, past members, requesters): those a
+    manager's screens may show and attach outright (RAT-6); anyone else is invited (see invitations.py)."""
+    return select(Membership.user_id).where(Membership.structure_id.in_(managed_structure_ids(actor)))
+
+
+def attachable(actor: User, user_id: int | None) -> User | None:
+    """The person `user_id` if `actor`'s search could have shown them: an id posted to the attachment form
+    must be one the screen offered, whatever the form says (P6: no reading or attaching accounts by id)."""
+    if not user_id:
+        return None
+    return db.session.execute(
+        select(User).where(User.id == user_id, User.id.in_(related_user_ids(actor)), User.kind == AccountKind.PERSON,
+                           User.status.in_([AccountStatus.ACTIVE, AccountStatus.PENDING]))
+    ).scalar_one_or_none()
+
+
 def search_users(actor: User, *, last_name: str = "", first_name: str = "", email: str = "", clauses=(),
                  limit: int = 50):
     """People a manager may attach (RAT-6), at least one criterion given (`clauses`: plugins' criteria).
 
-    Partial criteria search only the people already linked to the manager's structures (members, past
-    members, requesters); anyone else is found by their exact login address. So a manager, who may be
-    anyone who created a private structure, cannot list the platform's accounts.
+    Only the people already linked to the manager's structures (members, past members, requesters): a
+    manager, who may be anyone who created a private structure, cannot list or probe the platform's
+    accounts. Anyone else is invited by their address, and the screen answers the same either way.
     """
     criteria = [c.strip() for c in (last_name, first_name, email)]
     if not any(criteria) and not clauses:
         raise MembershipError("Saisissez au moins un critère de recherche.")
     if not can(actor, "membership.search_users"):
         raise Denied()
-    related = select(Membership.user_id).where(Membership.structure_id.in_(managed_structure_ids(actor)))
-    partial = [User.id.in_(related)]
+    partial = [User.id.in_(related_user_ids(actor))]
     for column, value in ((User.last_name, criteria[0]), (User.first_name, criteria[1]),
                           (User.login_email, criteria[2])):
         if value:
             escaped = value.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             partial.append(func.lower(column).like(f"%{escaped}%", escape="\\"))
-    exact = User.login_email == criteria[2].lower() if criteria[2] and not any(criteria[:2]) else false()
     stmt = select(User).where(User.kind == AccountKind.PERSON,
-                              User.status.in_([AccountStatus.ACTIVE, AccountStatus.PENDING]),
-                              or_(and_(*partial), exact), *clauses)
+                              User.status.in_([AccountStatus.ACTIVE, AccountStatus.PENDING]), *partial, *clauses)
     return db.session.execute(
         stmt.order_by(func.lower(User.last_name), func.lower(User.first_name), User.id).limit(limit)
     ).scalars().all()
@@ -259,12 +273,12 @@ def attach_user(actor: User, structure: Structure, user: User, *, role: str, sta
     """
     require_on(actor, "membership.attach", structure, visible_with="structure.view")
     wanted = _check_role(role)
-    if user.kind != AccountKind.PERSON or user.status == AccountStatus.DEACTIVATED:
-        raise MembershipError({"user_id": "Ce compte ne peut pas être rattaché."})
+    if attachable(actor, user.id) is None:  # not someone the manager's screen could offer: invite them instead
+        raise MembershipError({"user_id": "Choisissez l'utilisateur à rattacher parmi les résultats de la recherche."})
     with transaction():
         existing = _open_membership(user.id, structure.id)
         if existing is not None:
-            raise MembershipError({"user_id": f"{user.full_name} est déjà rattaché à cette structure."
+            raise MembershipError({"user_id": f"{user.full_name} est déjà membre de cette structure."
                                    if existing.status == MembershipStatus.VALIDATED else
                                    f"{user.full_name} a déjà une demande en cours : traitez-la depuis "
                                    "« Les demandes de rattachement »."})
@@ -275,7 +289,7 @@ def attach_user(actor: User, structure: Structure, user: User, *, role: str, sta
                                 decided_by_id=actor.id, granted_spaces=default_spaces(structure, wanted))
         _insert_guarded(membership)
         history.record(structure.id, actor, "membership.attached", comment=history.VALIDATED, subject_user=user,
-                       summary=f"{user.full_name} rattaché à la structure ({wanted.label.lower()})",
+                       summary=f"Rattachement de {user.full_name} à la structure ({wanted.label.lower()})",
                        detail=_detail("membership.attached", membership, structure, user))
         queue(user.contact_email, "membership_attached", user=user, structure=structure, membership=membership,
               actor=actor, link=absolute_url("accounts.my_account"))

@@ -13,9 +13,18 @@ from ..forms import build_form, plugin_data, put_errors
 from ..permissions import can, require
 from ..structures.models import Structure
 from ..structures.services import get_for
+from ..validation import email_problem
 from ..web import form_error, is_htmx, page_arg, parse_id, redirect_to, render
-from . import services
-from .forms import AttachForm, BulkDecisionForm, DecisionForm, FindStructureForm, RequestForm, UserSearchForm
+from . import invitations, services
+from .forms import (
+    AttachForm,
+    BulkDecisionForm,
+    DecisionForm,
+    FindStructureForm,
+    InviteForm,
+    RequestForm,
+    UserSearchForm,
+)
 from .models import Membership, MembershipStatus, Role
 
 bp = Blueprint("memberships", __name__)
@@ -48,11 +57,13 @@ def request_new():
         if structure is None:
             find.identifier.errors = ["Aucune structure active n'a cet identifiant."]
     if request.method == "POST":
-        structure = db.session.get(Structure, parse_id(request.form.get("structure_id")) or 0)
-        if structure is None or not structure.is_active:
+        # RAT-1: by its identifier, as on the screen; an id posted alone would show any structure (P6-1).
+        posted = FindStructureForm(request.form)
+        structure = services.find_structure(posted.identifier_type.data, posted.identifier.data or "") \
+            if posted.validate() else None
+        if structure is None:
             abort(404)
-    form = build_form(RequestForm, "membership_request", {"structure": structure},
-                      structure_id=structure.id if structure else None)
+    form = build_form(RequestForm, "membership_request", {"structure": structure})
     if request.method == "POST":
         if form.validate():
             try:
@@ -201,28 +212,16 @@ def attach_choose():
 
 @bp.route("/structures/<id:structure_id>/rattacher", methods=["GET", "POST"])
 def attach(structure_id):
-    """"Rattacher un utilisateur": search (one criterion at least), then role, start date, comment."""
+    """"Rattacher un utilisateur": search (one criterion at least) among the people linked to the manager's
+    structures, then role, start date, comment; anyone else is invited by their address (RAT-6)."""
     structure = get_for(current_user, structure_id, "membership.attach")
-    search = UserSearchForm(request.args)
     form = build_form(AttachForm, "membership_attach", {"structure": structure})
-    filters = lists.filters("user_search", structure=structure)
-    _, active = lists.apply_filters(select(User.id), filters, request.args)
-    results, search_error = None, None
-    if any(request.args.get(k) for k in ("last_name", "first_name", "email")) or active or "rechercher" in request.args:
-        if search.validate():
-            try:
-                results = services.search_users(current_user, last_name=search.last_name.data or "",
-                                                first_name=search.first_name.data or "",
-                                                email=search.email.data or "",
-                                                clauses=[f.clause(active[f.name]) for f in filters if f.name in active])
-            except Refused as e:
-                search_error = e.errors[""]
     if request.method == "POST":
+        # Only someone the search could have offered: an id typed into the form names nobody else.
+        user = services.attachable(current_user, parse_id(form.user_id.data))
         if form.validate():
-            user_id = parse_id(form.user_id.data)
-            user = db.session.get(User, user_id) if user_id else None
             if user is None:
-                form.user_id.errors = ["Choisissez l'utilisateur à rattacher."]
+                form.user_id.errors = ["Choisissez l'utilisateur à rattacher parmi les résultats de la recherche."]
             else:
                 try:
                     services.attach_user(current_user, structure, user, role=form.role.data,
@@ -231,25 +230,89 @@ def attach(structure_id):
                 except Refused as e:
                     put_errors(form, e.errors)
                 else:
-                    flash(f"{user.full_name} est rattaché à {structure.designation} ; un courriel l'en informe.",
-                          "success")
+                    flash(f"Rattachement de {user.full_name} à {structure.designation} enregistré ; "
+                          "un courriel l'en informe.", "success")
                     return redirect_to(url_for("structures.view", structure_id=structure.id) + "#s-users")
-        chosen_id = parse_id(form.user_id.data)
-        chosen = db.session.get(User, chosen_id) if chosen_id else None
+        return form_error("memberships/attach.html", **_attach_context(structure, form, chosen=user))
+    return render("memberships/attach.html", **_attach_context(structure, form))
+
+
+@bp.post("/structures/<id:structure_id>/inviter")
+def invite(structure_id):
+    """Invite, by their address, a person not yet linked to the manager's structures (RAT-6)."""
+    structure = get_for(current_user, structure_id, "membership.attach")
+    invite_form = InviteForm()
+    if invite_form.validate():
+        try:
+            invitations.invite(current_user, structure, invite_form.invitee_email.data, role=invite_form.role.data,
+                               start_date=invite_form.start_date.data, comment=invite_form.comment.data or "")
+        except Refused as e:
+            put_errors(invite_form, e.errors)
+        else:
+            # The same answer whether or not the address has an account (no account enumeration).
+            flash(f"Une invitation a été envoyée à {invite_form.invitee_email.data.strip().lower()} : la personne sera "
+                  f"rattachée à {structure.designation} quand elle l'aura acceptée.", "success")
+            return redirect_to(url_for("memberships.attach", structure_id=structure.id))
+    form = build_form(AttachForm, "membership_attach", {"structure": structure}, formdata=None)
+    return form_error("memberships/attach.html", **_attach_context(structure, form, invite_form=invite_form))
+
+
+def _attach_context(structure, form, *, chosen=None, invite_form=None) -> dict:
+    """The search (criteria in the query string), its results, and the invitation form when it applies."""
+    search = UserSearchForm(request.args)
+    filters = lists.filters("user_search", structure=structure)
+    _, active = lists.apply_filters(select(User.id), filters, request.args)
+    results, search_error = None, None
+    searched = any(request.args.get(k) for k in ("last_name", "first_name", "email")) or active
+    if searched or "rechercher" in request.args:
+        if search.validate():
+            try:
+                results = services.search_users(current_user, last_name=search.last_name.data or "",
+                                                first_name=search.first_name.data or "",
+                                                email=search.email.data or "",
+                                                clauses=[f.clause(active[f.name]) for f in filters if f.name in active])
+            except Refused as e:
+                search_error = e.errors[""]
+    if request.method == "POST" and invite_form is None:
         if chosen is None and not results:
             search_error = "Recherchez puis choisissez l'utilisateur à rattacher."
         results = [chosen] if chosen else results
-        return form_error("memberships/attach.html", **_attach_context(structure, search, form, results, search_error,
-                                                                     filters, active))
-    return render("memberships/attach.html", **_attach_context(structure, search, form, results, search_error,
-                                                              filters, active))
-
-
-def _attach_context(structure, search, form, results, search_error, filters, active) -> dict:
+    typed = (search.email.data or "").strip().lower() if search.email.data else ""
+    if invite_form is None and typed and not email_problem(typed) and typed not in {
+            u.login_email for u in results or []}:
+        invite_form = InviteForm(formdata=None, data={"invitee_email": typed})
+    ids = [u.id for u in results or []]
+    linked = dict(db.session.execute(
+        select(Membership.user_id, Membership.status).where(
+            Membership.structure_id == structure.id, Membership.user_id.in_(ids),
+            Membership.status.in_([MembershipStatus.PENDING, MembershipStatus.VALIDATED]))
+    ).all()) if ids else {}
     columns = lists.columns("user_search", structure=structure)
     return {"structure": structure, "search": search, "form": form, "results": results,
             "search_error": search_error, "filters": filters, "active": active, "columns": columns,
-            "cells": lists.cells(columns, [u.id for u in results or []])}
+            "cells": lists.cells(columns, ids), "linked": linked, "invite_form": invite_form}
+
+
+@bp.route("/invitations/<token>", methods=["GET", "POST"])
+def invitation(token):
+    """The invited person accepts or declines (RAT-6); only with the login address the invitation is for."""
+    found = invitations.find(current_user, token)
+    if request.method == "POST" and found is not None:
+        action = request.form.get("action")
+        if action not in ("accepter", "refuser"):
+            abort(400)
+        try:
+            if action == "accepter":
+                invitations.accept(current_user, token)
+                flash(f"Vous êtes membre de {found.structure.designation}.", "success")
+            else:
+                invitations.decline(current_user, token)
+                flash("Invitation refusée : rien n'a changé pour vous.", "info")
+        except Refused as e:
+            flash(e.errors[""], "error")
+        return redirect_to(url_for("accounts.my_account"))
+    return render("memberships/invitation.html", status=200 if found else 404, invitation=found,
+                  gone=invitations.GONE)
 
 
 @bp.post("/structures/<id:structure_id>/rattachements/supprimer")
@@ -257,6 +320,16 @@ def remove(structure_id):
     """"Supprimer rattachements": one or many, at structure level (SPEC RAT-7)."""
     structure = get_for(current_user, structure_id, "membership.remove")
     ids = _ids()
+    if ids and request.form.get("confirme") != "oui":
+        # A confirmation step first (P6-14): who loses access, and a button that says so.
+        rows = db.session.execute(
+            select(Membership, User).join(User, Membership.user_id == User.id).where(
+                Membership.id.in_(ids[:services.MAX_BATCH]), Membership.structure_id == structure.id,
+                Membership.status == MembershipStatus.VALIDATED, Membership.role != Role.PRIMARY)
+            .order_by(func.lower(User.last_name), func.lower(User.first_name))
+        ).all()
+        if rows:
+            return render("memberships/remove_confirm.html", structure=structure, rows=rows)
     if not ids:
         flash("Cochez au moins un utilisateur.", "error")
     else:

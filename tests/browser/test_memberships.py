@@ -173,7 +173,7 @@ def test_request_validate_history_and_my_account(page, console_errors, database,
     expect(entry.get_by_role("cell").nth(3)).to_have_text("Validée")
 
     # SPEC HIS-3: the magnifier opens the detail of the membership request.
-    entry.get_by_role("link", name=re.compile(r"^Voir le détail de l'action du ")).click()
+    entry.get_by_role("link", name=re.compile(r"^Détail de l'action du ")).click()
     expect(page).to_have_url(re.compile(rf"/structures/{structure_id}/historique/\d+$"))
     detail = page.get_by_role("region", name="Demande de rattachement", exact=True)
     expect(detail).to_contain_text(f"{COMMUNE} ({siret})")
@@ -297,41 +297,47 @@ def test_attach_a_user_from_the_structure_then_remove_them(page, console_errors,
     log_in(page, MANAGER)
     page.goto(f"/structures/{structure_id}")
     users = page.get_by_role("region", name="Utilisateurs rattachés à la structure")
-    expect(users.get_by_role("table")).to_contain_text("1 utilisateur rattaché")
+    expect(users.get_by_role("table")).to_contain_text("1 rattachement")
 
-    # SPEC RAT-6: "Rattacher un utilisateur", a search by name, then the role.
+    # SPEC RAT-6 (amended): "Rattacher un utilisateur" searches the people linked to the manager's
+    # structures; anyone else is invited by their address and joins on accepting.
     users.get_by_role("link", name="Rattacher un utilisateur").click()
     expect(page).to_have_url(re.compile(rf"/structures/{structure_id}/rattacher$"))
     expect(page.get_by_role("heading", name="Rattacher un utilisateur")).to_be_visible()
     search = page.get_by_role("search", name="Rechercher un utilisateur")
-    # People not yet linked to the manager's structures: no partial search, the exact login address only.
     field(search, "Nom").fill("garnier")
     search.get_by_role("button", name="Rechercher").click()
-    expect(page.get_by_text("Aucun utilisateur ne correspond.")).to_be_visible()
+    expect(page.get_by_text("Aucune personne liée à vos structures ne correspond.")).to_be_visible()
     search = page.get_by_role("search", name="Rechercher un utilisateur")
     field(search, "Nom").fill("")
     field(search, "Adresse de connexion").fill(REQUESTER.upper())
     search.get_by_role("button", name="Rechercher").click()
-    found = page.get_by_role("group", name="Utilisateur à rattacher")
-    expect(found.get_by_role("radio")).to_have_count(1)
-    found.get_by_label(f"Lucas Garnier — {REQUESTER}").check()
-    page.get_by_label("Gestionnaire secondaire", exact=True).check()
-    field(page, "Commentaire").fill("Renfort pour la campagne budgétaire")
-    page.get_by_role("button", name="Rattacher à la structure").click()
-
-    # Back on the record: the user is listed with the role.
-    expect(page).to_have_url(re.compile(rf"/structures/{structure_id}#s-users$"))
-    expect(page.locator("#flashes")).to_contain_text(
-        f"Lucas Garnier est rattaché à {COMMUNE} ; un courriel l'en informe.")
+    invite = page.get_by_role("region", name="Inviter une personne par son adresse")
+    expect(field(invite, "Adresse électronique de la personne")).to_have_value(REQUESTER)
+    invite.get_by_label("Gestionnaire secondaire", exact=True).check()
+    field(invite, "Commentaire").fill("Renfort pour la campagne budgétaire")
+    invite.get_by_role("button", name="Envoyer l'invitation").click()
+    expect(page.locator("#flashes")).to_contain_text(f"Une invitation a été envoyée à {REQUESTER}")
     assert_single_page(page)
+    [(_, subject, body)] = mailbox.all(to=REQUESTER)
+    assert subject == f"Chorus : invitation à rejoindre {COMMUNE}"
+    assert "Commentaire : Renfort pour la campagne budgétaire" in body and "« gestionnaire secondaire »" in body
+
+    # Lucas accepts.
+    log_out(page)
+    log_in(page, REQUESTER)
+    page.goto(mailbox.link(REQUESTER))
+    expect(page.get_by_role("heading", name="Invitation à rejoindre une structure")).to_be_visible()
+    page.get_by_role("button", name="Accepter").click()
+    expect(page.locator("#flashes")).to_contain_text(f"Vous êtes membre de {COMMUNE}.")
+    expect(page.get_by_role("region", name="Mes rattachements aux structures")).to_contain_text(COMMUNE)
+    log_out(page)
+    log_in(page, MANAGER)
+    page.goto(f"/structures/{structure_id}")
     users = page.get_by_role("region", name="Utilisateurs rattachés à la structure")
-    expect(users.get_by_role("table")).to_contain_text("2 utilisateurs rattachés")
+    expect(users.get_by_role("table")).to_contain_text("2 rattachements")
     lucas = users.get_by_role("row").filter(has_text=REQUESTER)
     expect(lucas.get_by_role("cell").nth(3)).to_have_text("Gestionnaire secondaire")
-    [(_, subject, body)] = mailbox.all(to=REQUESTER)  # SPEC RAT-6: told at their contact address
-    assert subject == f"Chorus : vous êtes rattaché à {COMMUNE}"
-    assert "Sophie Lemoine, gestionnaire, vous a rattaché" in body and "gestionnaire secondaire" in body
-    assert "Commentaire : Renfort pour la campagne budgétaire" in body
 
     # SPEC RAT-7, TRF-1: the primary manager's row has no checkbox; the new one is removed.
     primary = users.get_by_role("row").filter(has_text=MANAGER)
@@ -339,10 +345,14 @@ def test_attach_a_user_from_the_structure_then_remove_them(page, console_errors,
     expect(primary.get_by_role("checkbox")).to_have_count(0)
     users.get_by_role("checkbox", name="Sélectionner Lucas Garnier").check()
     users.get_by_role("button", name="Supprimer rattachements").click()
+    # P6-14: a confirmation step, naming who loses access.
+    expect(page.get_by_role("heading", name="Supprimer des rattachements")).to_be_visible()
+    expect(page.get_by_role("main")).to_contain_text(f"Lucas Garnier — {REQUESTER}")
+    page.get_by_role("button", name="Confirmer la suppression").click()
 
     expect(page.locator("#flashes")).to_contain_text("1 rattachement supprimé.")
     users = page.get_by_role("region", name="Utilisateurs rattachés à la structure")
-    expect(users.get_by_role("table")).to_contain_text("1 utilisateur rattaché")
+    expect(users.get_by_role("table")).to_contain_text("1 rattachement")
     expect(users.get_by_role("row").filter(has_text=REQUESTER)).to_have_count(0)
     expect(users.get_by_role("row").filter(has_text=MANAGER)).to_have_count(1)
     assert_single_page(page)

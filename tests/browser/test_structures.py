@@ -175,7 +175,7 @@ def test_create_edit_address_and_read_history(page, console_errors, database, li
     expect(change).to_contain_text("Claire Martin")
     expect(page.get_by_role("row").filter(has_text="Création de la structure Menuiserie Le Gall")).to_have_count(1)
 
-    change.get_by_role("link", name=re.compile(r"^Voir le détail de l'action du ")).click()
+    change.get_by_role("link", name=re.compile(r"^Détail de l'action du ")).click()
     expect(page).to_have_url(re.compile(rf"/structures/{structure_id}/historique/\d+$"))
     expect(page.get_by_role("heading", name="Détail de l'action")).to_be_visible()
     changes = page.get_by_role("table", name="Champs modifiés")
