@@ -3,7 +3,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from helpers import page
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
+
+from chorus.extensions import db
+from chorus.history.models import HistoryEntry
+from chorus.structures.identifiers import normalize, problem
+from chorus.structures.models import Structure
+from helpers import fresh, make_structure, new_siret, page
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,3 +28,115 @@ def test_pages_and_readme_promise_no_api_that_does_not_exist(client):
     readme = (ROOT / "README.md").read_text()
     assert "JSON API compatible" not in readme
     assert "not built yet" in readme
+
+
+# ------------------------------------------------------------------ P6-6: identifiers stored normalised
+
+FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
+
+
+def structure_form(identifier, **fields):
+    return {"identifier_type": "SIRET", "identifier": identifier, "designation": "Menuiserie Leroy",
+            "address": "4 impasse des Chênes", "address_complement_1": "", "address_complement_2": "",
+            "postal_code": "29000", "city": "Quimper", "country_code": "FR", "phone": "", "fax": "", "email": "",
+            **fields}
+
+
+def test_a_siret_in_full_width_digits_is_the_same_structure(logged_in):
+    # P6-6, SPEC STR-1: "１２３…" passed the check and created a second structure for the same entity.
+    siret = new_siret()
+    assert logged_in.post("/structures/nouvelle", data=structure_form(siret)).status_code == 303
+    again = logged_in.post("/structures/nouvelle", data=structure_form(siret.translate(FULL_WIDTH)))
+    assert again.status_code == 422
+    assert "Une structure existe déjà avec cet identifiant." in page(again)
+    fresh()
+    assert db.session.execute(select(Structure.identifier)).scalars().all() == [siret]
+
+
+def test_a_structure_created_in_full_width_digits_is_stored_in_ascii_and_found(logged_in, accounts):
+    # P6-6, SPEC STR-1, RAT-1: the identifier is stored normalised, and the membership request form finds it
+    # whichever way the digits are typed.
+    siret = new_siret()
+    wide = " ".join([siret[:9], siret[9:]]).translate(FULL_WIDTH)
+    assert logged_in.post("/structures/nouvelle", data=structure_form(wide)).status_code == 303
+    fresh()
+    assert db.session.execute(select(Structure.identifier)).scalar_one() == siret
+    accounts.create("autre@mairie.example")
+    accounts.login(logged_in, "autre@mairie.example")
+    for typed in (siret, wide):
+        found = logged_in.get("/mon-compte/rattachements/nouveau",
+                              query_string={"identifier_type": "SIRET", "identifier": typed})
+        assert "Menuiserie Leroy" in page(found), typed
+        assert "Aucune structure active n'a cet identifiant." not in page(found)
+
+
+@pytest.mark.parametrize("id_type,value", [
+    ("RIDET", "١٢٣٤٥٦٧٨٩"),  # Arabic-Indic digits: \d matched them
+    ("TAHITI", "A12345٠٠١"),
+])
+def test_other_scripts_digits_are_refused(app, id_type, value):
+    # P6-6: digits of other scripts are not a SIRET's digits (NFKC does not fold them).
+    assert problem(id_type, normalize(id_type, value)) is not None
+
+
+def test_migration_normalises_the_identifiers_already_stored(app, accounts):
+    # P6-6: rows written before the fix may hold full-width identifiers; revision 0004 rewrites them, and leaves
+    # a row that would duplicate another one as it is (for an administrator to settle), instead of failing.
+    from chorus import migrations
+
+    owner = accounts.create()
+    kept, wide, duplicate = new_siret(), new_siret(), new_siret()
+    make_structure(owner, "Déjà propre", siret=kept)
+    make_structure(owner, "En pleine chasse", siret=wide)
+    make_structure(owner, "Doublon", siret=duplicate)
+    db.session.remove()
+    migrations.downgrade("0003")
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE structure SET identifier = :w WHERE identifier = :a"),
+                     {"w": wide.translate(FULL_WIDTH), "a": wide})
+        conn.execute(text("UPDATE structure SET identifier = :w WHERE designation = 'Déjà propre'"),
+                     {"w": duplicate.translate(FULL_WIDTH)})
+    migrations.upgrade()
+    with db.engine.connect() as conn:
+        rows = dict(conn.execute(text("SELECT designation, identifier FROM structure")).all())
+    assert rows == {"Déjà propre": duplicate.translate(FULL_WIDTH), "En pleine chasse": wide, "Doublon": duplicate}
+
+
+# ------------------------------------------------------------------ P6-10: history_entry append-only, REPLACE too
+
+
+@pytest.fixture
+def history_row(app, accounts):
+    owner = accounts.create()
+    make_structure(owner, "Atelier Test")
+    fresh()
+    return db.session.execute(select(HistoryEntry)).scalar_one()
+
+
+def _columns(entry):
+    return {"id": entry.id, "structure_id": entry.structure_id, "at": entry.at.replace(tzinfo=None),
+            "action": "structure.deleted", "summary": "réécrit", "comment": "", "detail": "{}"}
+
+
+@pytest.mark.parametrize("statement", [
+    "REPLACE INTO history_entry (id, structure_id, at, action, summary, comment, detail)"
+    " VALUES (:id, :structure_id, :at, :action, :summary, :comment, :detail)",
+    "INSERT OR REPLACE INTO history_entry (id, structure_id, at, action, summary, comment, detail)"
+    " VALUES (:id, :structure_id, :at, :action, :summary, :comment, :detail)",
+    "INSERT INTO history_entry (id, structure_id, at, action, summary, comment, detail)"
+    " VALUES (:id, :structure_id, :at, :action, :summary, :comment, :detail)"
+    " ON CONFLICT (id) DO UPDATE SET summary = excluded.summary, action = excluded.action",
+])
+def test_history_cannot_be_rewritten_by_an_insert(app, history_row, statement):
+    # P6-10, SPEC HIS-4: REPLACE INTO rewrote an entry on SQLite (the DELETE trigger does not fire without
+    # recursive_triggers). Checked on both databases (PostgreSQL has no REPLACE: a syntax error is a refusal too).
+    if "REPLACE" in statement and db.engine.dialect.name == "postgresql":
+        pytest.skip("PostgreSQL has no REPLACE INTO")
+    with pytest.raises(DBAPIError):
+        with db.engine.begin() as conn:
+            conn.execute(text(statement), _columns(history_row))
+    fresh()
+    entry = db.session.get(HistoryEntry, history_row.id)
+    assert (entry.action, entry.summary) == ("structure.created", history_row.summary)
+    assert db.session.execute(select(func.count()).select_from(HistoryEntry)).scalar_one() == 1
+
