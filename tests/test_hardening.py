@@ -1,12 +1,15 @@
 """Issue P6, "Hardening: what an outside attacker found": one section per item."""
 from __future__ import annotations
 
+import os
+import sqlite3
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
+from chorus.database import transaction
 from chorus.extensions import db
 from chorus.history.models import HistoryEntry
 from chorus.structures.identifiers import normalize, problem
@@ -140,3 +143,49 @@ def test_history_cannot_be_rewritten_by_an_insert(app, history_row, statement):
     assert (entry.action, entry.summary) == ("structure.created", history_row.summary)
     assert db.session.execute(select(func.count()).select_from(HistoryEntry)).scalar_one() == 1
 
+
+
+# ------------------------------------------------------------------ P6-11: instance files are private
+
+
+def test_instance_files_are_created_private(tmp_path, monkeypatch):
+    # P6-11: the database, its WAL, the secret key, backups and mails (live activation links) were created
+    # world-readable. Checked under the common umask 022, with the app's own defaults (no test settings).
+    from chorus import create_app, migrations
+    from chorus.accounts.models import User
+    from chorus.mail.outbox import queue
+    from chorus.mail.sender import send_due
+
+    monkeypatch.setenv("CHORUS_INSTANCE_PATH", str(tmp_path / "instance"))
+    for name in ("DATABASE_URL", "SECRET_KEY", "CHORUS_MAIL_DIR", "CHORUS_MAIL_SMTP_HOST"):
+        monkeypatch.delenv(name, raising=False)
+    previous = os.umask(0o022)
+    try:
+        application = create_app()
+        instance = tmp_path / "instance"
+        with application.app_context():
+            migrations.upgrade()
+            with db.engine.connect() as conn:  # the -wal file exists while a connection is open
+                conn.execute(text("SELECT count(*) FROM user_account")).scalar()
+                with transaction():
+                    queue("lea@fournisseur.example", "account_exists",
+                          user=User(first_name="Léa", last_name="Durand", login_email="lea@fournisseur.example"),
+                          reset_link="http://localhost/mot-de-passe-oublie")
+                assert send_due().sent == 1
+                modes = {p.name: oct(p.stat().st_mode & 0o777) for p in instance.iterdir()}
+                modes.update({f"mail/{p.suffix}": oct(p.stat().st_mode & 0o777)
+                              for p in (instance / "mail").iterdir()})
+            result = application.test_cli_runner().invoke(args=["chorus", "backup", str(instance / "copie.sqlite3")])
+            assert result.exit_code == 0, result.output
+            db.engine.dispose()
+        backup = sqlite3.connect(instance / "copie.sqlite3")
+        assert backup.execute("SELECT count(*) FROM outbox_message").fetchone() == (1,)
+        backup.close()
+        modes["copie.sqlite3"] = oct((instance / "copie.sqlite3").stat().st_mode & 0o777)
+        modes["instance"] = oct(instance.stat().st_mode & 0o777)
+    finally:
+        os.umask(previous)
+    assert modes == {
+        "instance": "0o700", "secret_key": "0o600", "chorus.sqlite3": "0o600", "chorus.sqlite3-wal": "0o600",
+        "chorus.sqlite3-shm": "0o600", "mail": "0o700", "mail/.eml": "0o600", "copie.sqlite3": "0o600",
+    }
