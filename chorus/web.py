@@ -166,6 +166,25 @@ def _error_page(code: int, detail: str | None = None):
     return render("errors/error.html", status=code, code=code, title=title, text=detail or text)
 
 
+def accepts_files(view):
+    """Mark a view that takes uploaded files; any other refuses a file part (P6-3)."""
+    view.chorus_accepts_files = True
+    return view
+
+
+def _reject_unexpected_files():
+    # A text field sent as a file part (multipart with a filename) reached WTForms' validators as a FileStorage
+    # and gave a 500 (P6-3). Only views marked @accepts_files take files; the others refuse them here, once.
+    if request.method in ("GET", "HEAD", "OPTIONS") or not request.files:
+        return None
+    from flask import current_app
+
+    view = current_app.view_functions.get(request.endpoint)
+    if view is not None and getattr(view, "chorus_accepts_files", False):
+        return None
+    return _error_page(400, "Ce formulaire n'accepte pas de fichier : saisissez le texte dans les champs prévus.")
+
+
 def _reject_nul_bytes():
     # NUL cannot be stored (PostgreSQL refuses it in text) and is never legitimate in a form.
     for source in (request.args, request.form):
@@ -178,6 +197,7 @@ def _reject_nul_bytes():
 def init_app(app):
     app.url_map.converters["id"] = IdConverter
     login_manager.unauthorized_handler(_unauthorized)
+    app.before_request(_reject_unexpected_files)
     app.before_request(_reject_nul_bytes)
     app.before_request(_guard)
 
