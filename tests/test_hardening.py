@@ -1,10 +1,15 @@
 """Issue P6, "Hardening: what an outside attacker found": one section per item."""
 from __future__ import annotations
 
+import html
+import http.client
 import io
+import itertools
 import os
 import sqlite3
+import threading
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from sqlalchemy import func, select, text
@@ -18,6 +23,7 @@ from chorus.structures.models import Structure
 from helpers import fresh, make_structure, new_siret, page
 
 ROOT = Path(__file__).resolve().parent.parent
+FORM = "application/x-www-form-urlencoded"
 
 
 # ------------------------------------------------------------------ P6-17: say only what is there
@@ -248,3 +254,73 @@ def test_every_form_refuses_a_text_field_sent_as_a_file(app, client, accounts):
         answers[rule.endpoint] = (response.status_code, "n'accepte pas de fichier" in page(response))
     assert answers == dict.fromkeys(answers, (400, True))
     assert client.get("/mon-compte").status_code == 200  # still logged in: even the logout form refused the file
+
+
+# ------------------------------------------------------------------ P6-5: body limits, chunked or not
+
+
+def _registration_body(client, padding: int) -> bytes:
+    fields = {"csrf_token": client.csrf_token(), "for_whom": "self", "last_name": "Durand", "first_name": "Léa",
+              "login_email": "lea.durand@fournisseur.example", "contact_email": "", "phone": ""}
+    return urlencode(fields).encode() + b"&bourrage=" + b"x" * padding
+
+
+def _accounts_and_mails():
+    from chorus.accounts.models import User
+    from chorus.mail.models import OutboxMessage
+
+    fresh()
+    return (db.session.execute(select(func.count()).select_from(User)).scalar_one(),
+            db.session.execute(select(func.count()).select_from(OutboxMessage)).scalar_one())
+
+
+def test_a_chunked_body_over_the_limit_is_refused_not_cut(app, client):
+    # P6-5: a 20 MB chunked POST was cut silently at MAX_CONTENT_LENGTH (5 MB) and its fields saved. Sent as
+    # gunicorn and Werkzeug's server pass a chunked body: no Content-Length, wsgi.input_terminated set.
+    body = _registration_body(client, 20 * 1024 * 1024)
+    response = client.post("/inscription", input_stream=io.BytesIO(body), content_type=FORM, csrf=False,
+                           headers={"Transfer-Encoding": "chunked"}, environ_overrides={"wsgi.input_terminated": True})
+    assert response.status_code == 413
+    assert "Fichier ou formulaire trop volumineux" in page(response)
+    assert _accounts_and_mails() == (0, 0)
+    # Under the limits, the same chunked form is read whole.
+    body = _registration_body(client, 100_000)
+    response = client.post("/inscription", input_stream=io.BytesIO(body), content_type=FORM, csrf=False,
+                           environ_overrides={"wsgi.input_terminated": True})
+    assert response.status_code == 200 and _accounts_and_mails() == (1, 1)
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_a_form_field_over_the_form_limit_is_refused(app, client, chunked):
+    # P6-5: a 2 MB field was parsed despite MAX_FORM_MEMORY_SIZE (1 MB): Werkzeug applies it to multipart only.
+    body = _registration_body(client, 2 * 1024 * 1024)
+    if chunked:
+        response = client.post("/inscription", input_stream=io.BytesIO(body), content_type=FORM, csrf=False,
+                               environ_overrides={"wsgi.input_terminated": True})
+    else:
+        response = client.post("/inscription", data=body, content_type=FORM)
+    assert response.status_code == 413
+    assert "Fichier ou formulaire trop volumineux" in page(response)
+    assert _accounts_and_mails() == (0, 0)
+
+
+def test_a_chunked_body_over_the_limit_is_refused_by_a_live_server(make_app):
+    # P6-5: the same through a real HTTP server (Werkzeug's), with Transfer-Encoding: chunked on the wire.
+    from werkzeug.serving import make_server
+
+    application = make_app()
+    server = make_server("127.0.0.1", 0, application, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=60)
+        chunks = (b"x" * (1024 * 1024) for _ in range(20))
+        conn.request("POST", "/inscription", body=itertools.chain([b"for_whom=self&bourrage="], chunks),
+                     headers={"Content-Type": FORM}, encode_chunked=True)
+        response = conn.getresponse()
+        assert response.status == 413
+        assert "Fichier ou formulaire trop volumineux" in html.unescape(response.read().decode())
+        conn.close()
+    finally:
+        server.shutdown()
+        thread.join()
