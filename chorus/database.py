@@ -168,6 +168,15 @@ def create_private(path: Path) -> None:
         pass
 
 
+def insert_ignore(model, values: dict, index_elements: list[str]):
+    """INSERT ... ON CONFLICT DO NOTHING for SQLite and PostgreSQL."""
+    if db.engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(model).values(**values).on_conflict_do_nothing(index_elements=index_elements)
+
+
 def init_app(app):
     path = sqlite_path(app.config["SQLALCHEMY_DATABASE_URI"])
     if path is not None:

@@ -6,13 +6,14 @@ import http.client
 import io
 import itertools
 import os
+import re
 import sqlite3
 import threading
 from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from chorus.database import transaction
@@ -20,7 +21,7 @@ from chorus.extensions import db
 from chorus.history.models import HistoryEntry
 from chorus.structures.identifiers import normalize, problem
 from chorus.structures.models import Structure
-from helpers import fresh, make_structure, new_siret, page
+from helpers import PASSWORD, fresh, make_structure, new_siret, page
 
 ROOT = Path(__file__).resolve().parent.parent
 FORM = "application/x-www-form-urlencoded"
@@ -233,7 +234,8 @@ def test_every_form_refuses_a_text_field_sent_as_a_file(app, client, accounts):
     with transaction():
         activation = tokens.issue(pending, TokenPurpose.ACTIVATION)
         reset = tokens.issue(admin, TokenPurpose.RESET)
-        message = queue(other.login_email, "account_exists", user=other, reset_link="http://localhost/")
+        message = queue(other.login_email, "password_reset_unavailable", user=None, address=other.login_email,
+                        register_link="http://localhost/inscription")
     message_id = message.id
     values = {"structure_id": own.id, "slug": "identification", "message_id": message_id,
               "membership_id": request_to_decide.id}
@@ -324,3 +326,154 @@ def test_a_chunked_body_over_the_limit_is_refused_by_a_live_server(make_app):
     finally:
         server.shutdown()
         thread.join()
+
+
+# ------------------------------------------------------------------ P6-2: no malicious lockout
+
+WRONG = "mauvais mot de passe"
+
+
+def _login(client, password, address, email="agent@mairie.example"):
+    return client.post("/connexion", data={"email": email, "password": password},
+                       environ_base={"REMOTE_ADDR": address})
+
+
+def test_a_stranger_cannot_lock_the_owner_out_from_one_address(app, accounts, outbox):
+    # P6-2, ASVS 6.1.1, SPEC ACC-7: six wrong passwords from anywhere locked the owner out for 15 minutes.
+    accounts.create()
+    stranger, owner = app.test_client(), app.test_client()
+    for _ in range(12):
+        _login(stranger, WRONG, "203.0.113.66")
+    assert "Trop de tentatives de connexion" in page(_login(stranger, PASSWORD, "203.0.113.66"))  # still limited
+    assert _login(owner, PASSWORD, "192.0.2.10").status_code == 303  # the owner, on another address, gets in
+    assert [m.template for m in outbox.all()] == ["login_attempts"]  # and hears of the attempts
+
+
+def test_a_distributed_attack_slows_strangers_but_not_the_owners_browser(app, accounts, outbox, travel):
+    # P6-2, ASVS 6.1.1: from many addresses, strangers share one allowance per account; the owner's browser,
+    # where they logged in before, goes on; the owner is mailed once.
+    accounts.create()
+    owner = app.test_client()
+    assert _login(owner, PASSWORD, "192.0.2.10").status_code == 303
+    owner.post("/deconnexion")
+    stranger = app.test_client()
+    limit = app.config["LOGIN_MAX_FAILURES_PER_ACCOUNT_UNTRUSTED"]
+    for i in range(limit + 5):
+        _login(stranger, WRONG, f"198.51.100.{i}")
+    newcomer = app.test_client()  # an untrusted client with the right password waits like the others
+    assert "Trop de tentatives de connexion" in page(_login(newcomer, PASSWORD, "198.51.100.250"))
+    assert _login(owner, PASSWORD, "192.0.2.10").status_code == 303
+    mails = outbox.all()
+    assert [(m.template, m.to_addr) for m in mails] == [("login_attempts", "agent@mairie.example")]
+    assert "Votre compte n'est pas bloqué" in mails[0].body
+    travel(minutes=16)
+    assert _login(newcomer, PASSWORD, "198.51.100.250").status_code == 303
+
+
+def test_a_trusted_browser_is_limited_too(app, accounts):
+    # P6-2: the device cookie is no free pass: a stolen one gets the per-account allowance, no more.
+    accounts.create()
+    owner = app.test_client()
+    assert _login(owner, PASSWORD, "192.0.2.10").status_code == 303
+    owner.post("/deconnexion")
+    for i in range(5):
+        _login(owner, WRONG, f"192.0.2.{20 + i}")
+    assert "Trop de tentatives de connexion" in page(_login(owner, PASSWORD, "192.0.2.99"))
+    forged = app.test_client()
+    forged.set_cookie(app.config["DEVICE_COOKIE_NAME"], owner.get_cookie(app.config["DEVICE_COOKIE_NAME"]).value[:-2])
+    assert _login(forged, PASSWORD, "192.0.2.99").status_code == 303  # a bad signature is an untrusted client
+
+
+# ------------------------------------------------------------------ P6-8: mails per recipient
+
+
+def test_reset_mails_to_one_person_are_limited_whatever_the_addresses(app, accounts, outbox):
+    # P6-8, SPEC ACC-7: 25 reset mails reached one person from 25 addresses.
+    accounts.create()
+    client = app.test_client()
+    answers = set()
+    for i in range(25):
+        response = client.post("/mot-de-passe-oublie", data={"email": "agent@mairie.example"},
+                               environ_base={"REMOTE_ADDR": f"198.51.100.{i}"})
+        answers.add((response.status_code, page(response).count("Si un compte")))
+    assert len(answers) == 1  # the same answer every time: the limit says nothing about the account
+    assert len(outbox.all("agent@mairie.example")) == app.config["MAIL_REQUESTS_PER_RECIPIENT"] == 3
+
+
+def test_activation_resends_to_one_person_are_limited_too(app, outbox):
+    # P6-8: "Créer votre compte" again with a pending address re-sends the activation link: limited per recipient.
+    client = app.test_client()
+    for i in range(10):
+        client.post("/inscription", data={"for_whom": "self", "last_name": "Durand", "first_name": "Léa",
+                                          "login_email": "lea@fournisseur.example"},
+                    environ_base={"REMOTE_ADDR": f"198.51.100.{i}"})
+    assert [m.template for m in outbox.all("lea@fournisseur.example")] == ["activation"] * 3
+
+
+# ------------------------------------------------------------------ P6-7: the same work, account or not
+
+
+class StatementLog:
+    """The SQL statements a request sends, as (verb, table): what work it does, not how long it takes."""
+
+    def __init__(self, engine):
+        self.engine, self.statements = engine, []
+
+    def _record(self, conn, cursor, statement, parameters, context, executemany):
+        sql = " ".join(statement.split()).upper()
+        match = re.match(r"(INSERT INTO|UPDATE|DELETE FROM|SELECT .*? FROM) \"?(\w+)", sql)
+        self.statements.append((sql.split()[0], match.group(2).lower()) if match else (sql.split()[0], ""))
+
+    def __enter__(self):
+        event.listen(self.engine, "before_cursor_execute", self._record)
+        return self.statements
+
+    def __exit__(self, *exc):
+        event.remove(self.engine, "before_cursor_execute", self._record)
+
+
+def _work(app, method, url, data, address):
+    from chorus.mail.models import OutboxMessage
+
+    fresh()
+    before = db.session.execute(select(func.count()).select_from(OutboxMessage)).scalar_one()
+    fresh()
+    with StatementLog(db.engine) as statements:
+        response = app.test_client().open(url, method=method, data=data, environ_base={"REMOTE_ADDR": address})
+    fresh()
+    after = db.session.execute(select(func.count()).select_from(OutboxMessage)).scalar_one()
+    html_without_token = re.sub(r'"X-CSRFToken": "[^"]+"', "", page(response))
+    return response.status_code, html_without_token, sorted(s for s in statements if s[0] not in ("BEGIN", "COMMIT")), \
+        after - before
+
+
+def test_forgotten_password_does_the_same_work_for_an_unknown_address(app, accounts):
+    # P6-7: "Mot de passe oublié" took 12.7 ms for an account and 9.3 ms for an unknown address. Not timed here:
+    # both cases must send the same statements (verb and table) and queue one mail (bench/account_timing.py).
+    accounts.create()
+    known = _work(app, "POST", "/mot-de-passe-oublie", {"email": "agent@mairie.example"}, "198.51.100.1")
+    unknown = _work(app, "POST", "/mot-de-passe-oublie", {"email": "personne@nulle.part"}, "198.51.100.2")
+    assert known[0] == unknown[0] == 200 and known[1] == unknown[1]
+    assert known[2] == unknown[2]
+    assert ("INSERT", "outbox_message") in known[2]
+    assert known[3] == unknown[3] == 1
+
+
+def test_registration_does_the_same_work_for_a_taken_address(app, accounts):
+    # P6-7: "Créer votre compte" told a taken address apart by its time; new, pending and active addresses do
+    # the same statements and queue one mail each.
+    accounts.create("claire@mairie.example")
+    accounts.create("en.attente@mairie.example", status="pending", password=None)
+
+    def register(email, address):
+        data = {"for_whom": "self", "last_name": "Durand", "first_name": "Léa", "login_email": email,
+                "contact_email": "", "phone": ""}
+        return _work(app, "POST", "/inscription", data, address)
+
+    new = register("lea@fournisseur.example", "198.51.100.1")
+    taken = register("claire@mairie.example", "198.51.100.2")
+    pending = register("en.attente@mairie.example", "198.51.100.3")
+    assert new[0] == taken[0] == pending[0] == 200
+    assert new[2] == taken[2] == pending[2]
+    assert ("INSERT", "user_account") in new[2]
+    assert new[3] == taken[3] == pending[3] == 1

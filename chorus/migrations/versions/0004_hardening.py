@@ -1,4 +1,5 @@
-"""hardening (P6): identifiers stored normalised; history_entry refuses REPLACE INTO on SQLite
+"""hardening (P6): identifiers stored normalised; history_entry refuses REPLACE INTO on SQLite; account_token
+without a user (a reset link asked for an address that has no account, P6-7)
 
 Revision ID: 0004
 Revises: 0003
@@ -49,6 +50,8 @@ def _normalize_identifiers() -> None:
 
 def upgrade() -> None:
     _normalize_identifiers()
+    with op.batch_alter_table("account_token") as batch_op:
+        batch_op.alter_column("user_id", existing_type=sa.Integer(), nullable=True)
     if op.get_bind().dialect.name == "sqlite":
         # P6-10: REPLACE INTO (INSERT OR REPLACE) deletes the existing row without firing the DELETE trigger
         # (SQLite fires it only with PRAGMA recursive_triggers). Refuse an insert that reuses an id, whatever
@@ -64,4 +67,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
         op.execute("DROP TRIGGER history_entry_no_replace")
+    op.execute("DELETE FROM account_token WHERE user_id IS NULL")
+    with op.batch_alter_table("account_token") as batch_op:
+        batch_op.alter_column("user_id", existing_type=sa.Integer(), nullable=False)
     # Normalised identifiers are valid in the previous revision too: nothing to undo.
