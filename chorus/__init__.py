@@ -33,7 +33,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update(test_config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = config_module.persistent_secret_key(app.instance_path)
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    # Private: it holds the database, the secret key and mails with live links (P6-11).
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True, mode=0o700)
 
     pm = build_plugin_manager(app.config)
     app.extensions["chorus.plugins"] = pm

@@ -100,4 +100,31 @@ def serve_command(host, port):
         stop.set()
 
 
-CORE_COMMANDS = [create_admin_command, db_group, demo_command, serve_command]
+@click.command("backup")
+@click.argument("target", type=click.Path(dir_okay=False))
+def backup_command(target):
+    """Copy the SQLite database to TARGET (a new file, mode 0600) with VACUUM INTO, safe while it runs."""
+    from pathlib import Path
+
+    from .database import create_private
+    from .extensions import db
+
+    if db.engine.dialect.name != "sqlite":
+        raise click.ClickException("Cette commande sauvegarde une base SQLite ; pour PostgreSQL, utilisez pg_dump.")
+    path = Path(target)
+    if path.exists():
+        raise click.ClickException(f"{path} existe déjà : choisissez un nouveau fichier.")
+    create_private(path)  # VACUUM INTO fills an empty file and keeps its mode
+    try:
+        raw = db.engine.raw_connection()  # outside any transaction, which VACUUM refuses
+        try:
+            raw.cursor().execute("VACUUM INTO ?", (str(path),))
+        finally:
+            raw.close()
+    except Exception:
+        path.unlink(missing_ok=True)
+        raise
+    click.echo(f"Database copied to {path}.")
+
+
+CORE_COMMANDS = [create_admin_command, db_group, demo_command, serve_command, backup_command]

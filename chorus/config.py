@@ -40,12 +40,21 @@ class Defaults:
     RESET_TOKEN_LIFETIME = timedelta(hours=1)
     PASSWORD_MIN_LENGTH = 12
     PASSWORD_MAX_LENGTH = 256
-    # Login throttling: failures allowed per window, per account and per client address.
+    # Login throttling (ACC-7), attempts per window. A stranger must not be able to lock the owner out
+    # (ASVS 6.1.1, P6-2): failures count per account AND client address, or per trusted device (a signed
+    # cookie given at a successful login); all untrusted clients together get a larger allowance per account,
+    # which slows a distributed attack while the owner's own devices go on; the owner is told by e-mail.
     LOGIN_WINDOW = timedelta(minutes=15)
-    LOGIN_MAX_FAILURES_PER_ACCOUNT = 5
+    LOGIN_MAX_FAILURES_PER_ACCOUNT = 5  # per account and address, or per trusted device
+    LOGIN_MAX_FAILURES_PER_ACCOUNT_UNTRUSTED = 30  # per account, every untrusted client together
+    LOGIN_ALERT_AFTER = 10  # the owner is mailed when untrusted clients reach this many attempts in a window
     LOGIN_MAX_FAILURES_PER_ADDRESS = 50
-    # Mails asked ("Mot de passe oublié", "Créer votre compte") per window and per address.
+    DEVICE_COOKIE_NAME = "chorus_device"
+    DEVICE_COOKIE_LIFETIME = timedelta(days=180)
+    # Mails asked ("Mot de passe oublié", "Créer votre compte") per window: per client address, and per
+    # recipient (P6-8: 25 addresses could send 25 reset mails to one person).
     MAIL_REQUESTS_PER_ADDRESS = 20
+    MAIL_REQUESTS_PER_RECIPIENT = 3
     MAIL_REQUESTS_WINDOW = timedelta(hours=1)
     # argon2id; the defaults are the OWASP minimum (19 MiB, 2 passes, 1 lane).
     ARGON2_MEMORY_KIB = 19 * 1024
@@ -109,7 +118,7 @@ def persistent_secret_key(instance_path: str) -> str:
     place, so a reader sees either no file or the whole key, and exactly one key wins.
     """
     path = Path(instance_path) / "secret_key"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     if not path.exists():
         tmp = path.with_name(f".secret_key.{os.getpid()}.{secrets.token_hex(4)}")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -7,15 +7,17 @@ first statement; GET requests may not write at all.
 """
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from pathlib import Path
 
 from flask import has_request_context, request
 from sqlalchemy import DateTime, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 
@@ -159,7 +161,39 @@ def upsert(model, values: dict, index_elements: list[str], set_: dict):
     return stmt.on_conflict_do_update(index_elements=index_elements, set_=set_)
 
 
+def sqlite_path(uri: str) -> Path | None:
+    """The file of an SQLite URL, or None (another database, in memory, or a `file:` URI)."""
+    url = make_url(uri)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:" \
+            or url.database.startswith("file:"):
+        return None
+    return Path(url.database)
+
+
+def create_private(path: Path) -> None:
+    """Create `path` empty with mode 0600 unless it exists (P6-11). SQLite gives its -wal, -shm and -journal
+    files the mode of the database file, so they are private too, whatever the umask."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+
+
+def insert_ignore(model, values: dict, index_elements: list[str]):
+    """INSERT ... ON CONFLICT DO NOTHING for SQLite and PostgreSQL."""
+    if db.engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(model).values(**values).on_conflict_do_nothing(index_elements=index_elements)
+
+
 def init_app(app):
+    path = sqlite_path(app.config["SQLALCHEMY_DATABASE_URI"])
+    if path is not None:
+        create_private(path)
+
     @app.before_request
     def _writing_requests_begin_immediate():
         if request.method not in SAFE_METHODS:

@@ -1,16 +1,21 @@
 """Web plumbing shared by every view: htmx-aware rendering, redirects, access guard, headers, errors."""
 from __future__ import annotations
 
+import io
 import re
 from urllib.parse import urlsplit
 
+from flask import Request as FlaskRequest
 from flask import flash, get_flashed_messages, make_response, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from jinja2_fragments.flask import render_block
 from markupsafe import Markup
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.formparser import FormDataParser
 from werkzeug.routing import IntegerConverter
+from werkzeug.utils import cached_property
+from werkzeug.wsgi import LimitedStream
 
 from .events import Refused
 from .extensions import login_manager
@@ -87,6 +92,55 @@ def page_arg() -> int:
     """The `page` argument of a list, clamped to 1..MAX_PAGE."""
     value = parse_id(request.values.get("page")) or 1
     return min(value, MAX_PAGE)
+
+
+# ---------------------------------------------------------------- request bodies (P6-5)
+
+
+class _MaxLengthStream(LimitedStream):
+    """A streamed body (chunked: no Content-Length) limited to MAX_CONTENT_LENGTH. Werkzeug's own stops
+    reading at the limit and returns what it has, so a larger body was cut silently and parsed: here a body
+    with more to read than the limit is refused with 413."""
+
+    def readall(self) -> bytes:
+        data = super().readall()
+        if self.is_exhausted and self._stream.read(1):
+            raise RequestEntityTooLarge()
+        return data
+
+
+class _FormDataParser(FormDataParser):
+    def _parse_urlencoded(self, stream, mimetype, content_length, options):
+        # Werkzeug applies max_form_memory_size to multipart text parts only: an urlencoded body is all text,
+        # so it is held to the same limit, read in bounded steps (never more than the limit + 1 byte).
+        limit = self.max_form_memory_size
+        if limit is not None:
+            if content_length is not None and content_length > limit:
+                raise RequestEntityTooLarge()
+            data = bytearray()
+            while len(data) <= limit:
+                chunk = stream.read(min(64 * 1024, limit + 1 - len(data)))
+                if not chunk:
+                    break
+                data += chunk
+            if len(data) > limit:
+                raise RequestEntityTooLarge()
+            stream = io.BytesIO(bytes(data))
+        return super()._parse_urlencoded(stream, mimetype, content_length, options)
+
+
+class Request(FlaskRequest):
+    """Body limits whatever the transfer encoding: MAX_CONTENT_LENGTH for the whole body, MAX_FORM_MEMORY_SIZE
+    for form text (multipart text parts, and urlencoded bodies too)."""
+
+    form_data_parser_class = _FormDataParser
+
+    @cached_property
+    def stream(self):
+        limit = self.max_content_length
+        if "wsgi.input_terminated" in self.environ and limit is not None:
+            return _MaxLengthStream(self.environ["wsgi.input"], limit, is_max=True)
+        return super().stream
 
 
 # ---------------------------------------------------------------- access
@@ -167,6 +221,25 @@ def _error_page(code: int, detail: str | None = None):
     return render("errors/error.html", status=code, code=code, title=title, text=detail or text)
 
 
+def accepts_files(view):
+    """Mark a view that takes uploaded files; any other refuses a file part (P6-3)."""
+    view.chorus_accepts_files = True
+    return view
+
+
+def _reject_unexpected_files():
+    # A text field sent as a file part (multipart with a filename) reached WTForms' validators as a FileStorage
+    # and gave a 500 (P6-3). Only views marked @accepts_files take files; the others refuse them here, once.
+    if request.method in ("GET", "HEAD", "OPTIONS") or not request.files:
+        return None
+    from flask import current_app
+
+    view = current_app.view_functions.get(request.endpoint)
+    if view is not None and getattr(view, "chorus_accepts_files", False):
+        return None
+    return _error_page(400, "Ce formulaire n'accepte pas de fichier : saisissez le texte dans les champs prévus.")
+
+
 def _reject_nul_bytes():
     # NUL cannot be stored (PostgreSQL refuses it in text) and is never legitimate in a form.
     for source in (request.args, request.form):
@@ -177,8 +250,10 @@ def _reject_nul_bytes():
 
 
 def init_app(app):
+    app.request_class = Request
     app.url_map.converters["id"] = IdConverter
     login_manager.unauthorized_handler(_unauthorized)
+    app.before_request(_reject_unexpected_files)
     app.before_request(_reject_nul_bytes)
     app.before_request(_guard)
 

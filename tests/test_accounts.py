@@ -310,8 +310,11 @@ def test_forgotten_password(client, accounts, outbox):
     response = client.post("/mot-de-passe-oublie", data={"email": "agent@mairie.example"})
     unknown = client.post("/mot-de-passe-oublie", data={"email": "personne@nulle.part"})
     assert page(response) == page(unknown)  # the same answer whether or not the account exists
-    assert [m.to_addr for m in outbox.all()] == ["agent@mairie.example"]
-    link = outbox.link()
+    # The same work too (P6-7): the unknown address is told that it has no account.
+    assert [(m.to_addr, m.template) for m in outbox.all()] == [
+        ("agent@mairie.example", "password_reset"), ("personne@nulle.part", "password_reset_unavailable")]
+    assert "Aucun compte Chorus n'utilise cette adresse" in outbox.last("personne@nulle.part").body
+    link = outbox.link("agent@mairie.example")
     assert client.post(link, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}).status_code == 303
     assert other.get("/mon-compte").status_code == 303  # sessions ended by the reset
     assert client.get(link).status_code == 404  # single use

@@ -74,19 +74,23 @@ class TokenPurpose(StrEnum):
 
 
 class AccountToken(db.Model):
-    """A single-use, expiring link sent by e-mail; only its SHA-256 is stored."""
+    """A single-use, expiring link sent by e-mail; only its SHA-256 is stored.
+
+    "Mot de passe oublié" issues one whether or not the address has an account, so that both cases do the same
+    work (P6-7); a token without a user opens nothing.
+    """
 
     __tablename__ = "account_token"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
     purpose: Mapped[TokenPurpose] = mapped_column(String(20))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    user: Mapped[User] = relationship()
+    user: Mapped[User | None] = relationship()
 
 
 class UserSession(db.Model):

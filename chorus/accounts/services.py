@@ -1,13 +1,15 @@
 """Account rules (SPEC ACC-1..5, ACC-7). Plain functions taking the actor; views only call them."""
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
 from flask import current_app
+from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy import select
 
 from .. import clock, events
-from ..database import reading, transaction
+from ..database import insert_ignore, reading, transaction
 from ..events import Refused
 from ..extensions import db
 from ..mail.outbox import absolute_url, queue
@@ -82,6 +84,16 @@ def _mail_budget_left(address: str) -> bool:
     return True
 
 
+def _recipient_budget_left(login: str) -> bool:
+    """P6-8: mails asked for one recipient, from whatever addresses. Counted for every address typed, with or
+    without an account, by the same statement (a refusal says nothing about the account)."""
+    c = current_app.config
+    return throttle.hit(f"mail:to:{login}", c["MAIL_REQUESTS_WINDOW"]) <= c["MAIL_REQUESTS_PER_RECIPIENT"]
+
+
+TOO_MANY_MAIL_REQUESTS = "Trop de demandes depuis votre poste. Réessayez dans une heure."
+
+
 def register(data: AccountData, *, actor: User | None = None, origin: AccountOrigin = AccountOrigin.SELF,
              is_pigp: bool = False, address: str = "", extra: dict | None = None) -> User | None:
     """Create an account "En cours d'activation" and mail its activation link (ACC-2, ACC-3).
@@ -98,38 +110,54 @@ def register(data: AccountData, *, actor: User | None = None, origin: AccountOri
         emails["contact_email"] = data.contact_email.strip()
     _check_person(last_name=data.last_name, first_name=data.first_name, emails=emails, phone=data.phone)
     with transaction():
-        if address and actor is None and not _mail_budget_left(address):
-            raise AccountError("Trop de demandes depuis votre poste. Réessayez dans une heure.")
-        existing = find_by_login(data.login_email)
-        if existing is not None and actor is not None:
+        if actor is None:
+            if address and not _mail_budget_left(address):
+                raise AccountError(TOO_MANY_MAIL_REQUESTS)
+            return _register_anonymously(data, origin, extra or {})
+        if find_by_login(data.login_email) is not None:
             # An administrator (or a manager) is told plainly, and nobody is mailed: the neutral answer
-            # below is for anonymous registration, where it prevents account enumeration.
+            # of anonymous registration is there to prevent account enumeration.
             raise AccountError("Un compte existe déjà avec cette adresse de connexion.", field="login_email")
-        if existing is not None:
-            if existing.status == AccountStatus.PENDING:
-                _send_activation(existing)
-            else:
-                queue(existing.login_email, "account_exists", user=existing,
-                      reset_link=absolute_url("accounts.forgot_password"))
-            return None
-        now = clock.now()
-        user = User(
-            last_name=data.last_name.strip(),
-            first_name=data.first_name.strip(),
-            login_email=normalize_email(data.login_email),
-            contact_email=normalize_email(data.contact_email or data.login_email),
-            phone=data.phone.strip(),
-            status=AccountStatus.PENDING,
-            kind=AccountKind.PERSON,
-            origin=origin,
-            is_pigp=is_pigp,
-            is_admin=False,
-            created_at=now,
-        )
+        user = User(**_new_user_values(data, origin, is_pigp))
         db.session.add(user)
         db.session.flush()
         _send_activation(user)
         events.emit("account.created", actor=actor, user_id=user.id, origin=str(origin), extra=extra or {})
+    return user
+
+
+def _new_user_values(data: AccountData, origin: AccountOrigin, is_pigp: bool = False) -> dict:
+    return {
+        "last_name": data.last_name.strip(), "first_name": data.first_name.strip(),
+        "login_email": normalize_email(data.login_email),
+        "contact_email": normalize_email(data.contact_email or data.login_email), "phone": data.phone.strip(),
+        "status": AccountStatus.PENDING, "kind": AccountKind.PERSON, "origin": origin, "is_pigp": is_pigp,
+        "is_admin": False, "created_at": clock.now(),
+    }
+
+
+def _register_anonymously(data: AccountData, origin: AccountOrigin, extra: dict) -> User | None:
+    """"Créer votre compte" by anyone: the same statements whether or not the address has an account (P6-7,
+    timing told them apart): one INSERT ... ON CONFLICT DO NOTHING, one SELECT, one link, one mail (the
+    activation link for a new or pending account, "votre compte existe déjà" with a reset link otherwise)."""
+    login = normalize_email(data.login_email)
+    mail_allowed = _recipient_budget_left(login)
+    created_id = db.session.execute(
+        insert_ignore(User, _new_user_values(data, origin), ["login_email"]).returning(User.id)
+    ).scalar_one_or_none()
+    user = find_by_login(login)
+    # A new account always gets its activation link: requests for a free address must not prevent its creation.
+    if mail_allowed or created_id is not None:
+        if user.status == AccountStatus.PENDING:
+            _send_activation(user)
+        else:
+            token = tokens.issue(user, TokenPurpose.RESET)
+            queue(user.login_email, "account_exists", user=user,
+                  reset_link=absolute_url("accounts.reset_password", token=token),
+                  lifetime=current_app.config["RESET_TOKEN_LIFETIME"])
+    if created_id is None:
+        return None
+    events.emit("account.created", actor=None, user_id=created_id, origin=str(origin), extra=extra)
     return user
 
 
@@ -156,27 +184,65 @@ def activate(token: str, password: str) -> User:
 class LoginResult:
     user: User | None = None
     error: str | None = None
+    device: str | None = None  # after a success: the device cookie to give the browser
 
 
 GENERIC_LOGIN_ERROR = "Adresse de connexion ou mot de passe incorrect."
 THROTTLED_LOGIN_ERROR = "Trop de tentatives de connexion. Réessayez dans quelques minutes."
 
 
-def log_in(email: str, password: str, address: str) -> LoginResult:
+def _device_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt="chorus-device")
+
+
+def _trusted_device(device: str | None, login: str) -> str | None:
+    """The id of a device cookie given to `login` at a successful login, or None (an untrusted client)."""
+    if not device or len(device) > 300:
+        return None
+    try:
+        data = _device_serializer().loads(
+            device, max_age=current_app.config["DEVICE_COOKIE_LIFETIME"].total_seconds())
+    except BadData:
+        return None
+    if not isinstance(data, list) or len(data) != 2 or data[0] != login:
+        return None
+    return str(data[1])[:40]
+
+
+def _alert_owner(login: str) -> None:
+    user = find_by_login(login)
+    if user is not None and user.kind == AccountKind.PERSON and user.status == AccountStatus.ACTIVE:
+        queue(user.login_email, "login_attempts", user=user, window=current_app.config["LOGIN_WINDOW"],
+              reset_link=absolute_url("accounts.forgot_password"))
+
+
+def log_in(email: str, password: str, address: str, device: str | None = None) -> LoginResult:
     """Check the credentials and open a session (ACC-7: throttled before any hashing).
 
-    Each attempt is counted first, atomically, per account and per address; a success takes its count
-    back. The hash is verified outside any write lock. An unknown account and a wrong password get the
-    same answer and cost the same time.
+    Each attempt is counted first, atomically; a success takes its count back. A stranger must not lock the
+    owner out (ASVS 6.1.1, P6-2), so failures count per account AND address, or per trusted device (`device`:
+    the cookie given at a previous success on this browser); untrusted clients together have a larger
+    allowance per account, which slows a guessing attack spread over many addresses without stopping the
+    owner's own devices, and the owner is mailed when it is being used up. The per-address limit stays.
+    The hash is verified outside any write lock. An unknown account and a wrong password get the same answer
+    and cost the same time.
     """
     c = current_app.config
     window = c["LOGIN_WINDOW"]
-    account_key = f"login:account:{normalize_email(email)}"
+    login = normalize_email(email)
+    device_id = _trusted_device(device, login)
+    if device_id:
+        limits = {f"login:device:{device_id}": c["LOGIN_MAX_FAILURES_PER_ACCOUNT"]}
+    else:
+        limits = {f"login:account:{login}:address:{address}": c["LOGIN_MAX_FAILURES_PER_ACCOUNT"],
+                  f"login:account:{login}": c["LOGIN_MAX_FAILURES_PER_ACCOUNT_UNTRUSTED"]}
     address_key = f"login:address:{address}"
     with transaction():
-        per_account = throttle.hit(account_key, window)
+        counts = {key: throttle.hit(key, window) for key in limits}
         per_address = throttle.hit(address_key, window)
-    if per_account > c["LOGIN_MAX_FAILURES_PER_ACCOUNT"] or per_address > c["LOGIN_MAX_FAILURES_PER_ADDRESS"]:
+        if not device_id and counts[f"login:account:{login}"] == c["LOGIN_ALERT_AFTER"]:
+            _alert_owner(login)
+    if any(counts[key] > limit for key, limit in limits.items()) or per_address > c["LOGIN_MAX_FAILURES_PER_ADDRESS"]:
         return LoginResult(error=THROTTLED_LOGIN_ERROR)
     with reading():
         user = find_by_login(email)
@@ -192,14 +258,16 @@ def log_in(email: str, password: str, address: str) -> LoginResult:
     if status != AccountStatus.ACTIVE:
         return LoginResult(error="Ce compte est désactivé.")
     with transaction():
-        throttle.clear(account_key)
+        for key in limits:
+            throttle.clear(key)
         throttle.forgive(address_key)
         user = db.session.get(User, user_id)
         if new_hash:
             user.password_hash = new_hash
         sessions.start(user)
         events.emit("account.logged_in", actor=user, user_id=user.id)
-    return LoginResult(user=user)
+    # This browser is now a trusted device of the account (a new id at each success).
+    return LoginResult(user=user, device=_device_serializer().dumps([login, secrets.token_urlsafe(16)]))
 
 
 def log_out(user: User) -> None:
@@ -208,21 +276,33 @@ def log_out(user: User) -> None:
 
 
 def request_password_reset(email: str, address: str) -> None:
-    """"Mot de passe oublié": mail a reset link if the account exists; the answer never says."""
+    """"Mot de passe oublié": mail a reset link if the account exists; the answer never says.
+
+    Both cases do the same work (P6-7: timing told them apart): one link issued and one mail queued, a reset
+    link for an active person, a new activation link for a pending one, and otherwise a mail saying that
+    this address has no account to reset (with a link that opens nothing). Mails per recipient are limited
+    too (P6-8).
+    """
+    login = normalize_email(email)
     with transaction():
         if not _mail_budget_left(address):
-            raise AccountError("Trop de demandes depuis votre poste. Réessayez dans une heure.")
-        user = find_by_login(email)
-        if user is None or user.kind == AccountKind.TECHNICAL or user.status == AccountStatus.DEACTIVATED:
+            raise AccountError(TOO_MANY_MAIL_REQUESTS)
+        if not _recipient_budget_left(login):
             return
-        if user.status == AccountStatus.PENDING:
+        user = find_by_login(login)
+        person = user is not None and user.kind == AccountKind.PERSON
+        if person and user.status == AccountStatus.PENDING:
             _send_activation(user)
-            return
-        token = tokens.issue(user, TokenPurpose.RESET)
-        # To the login address, proven at activation: changing the contact address cannot divert it.
-        queue(user.login_email, "password_reset", user=user,
-              link=absolute_url("accounts.reset_password", token=token),
-              lifetime=current_app.config["RESET_TOKEN_LIFETIME"])
+        elif person and user.status == AccountStatus.ACTIVE:
+            token = tokens.issue(user, TokenPurpose.RESET)
+            # To the login address, proven at activation: changing the contact address cannot divert it.
+            queue(user.login_email, "password_reset", user=user,
+                  link=absolute_url("accounts.reset_password", token=token),
+                  lifetime=current_app.config["RESET_TOKEN_LIFETIME"])
+        else:
+            tokens.issue(None, TokenPurpose.RESET)
+            queue(login, "password_reset_unavailable", user=user, address=login,
+                  register_link=absolute_url("accounts.register"))
 
 
 def reset_password(token: str, password: str) -> User:

@@ -1,6 +1,7 @@
 """Fixed-window failure counters kept in the database, shared by every worker."""
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 
 from sqlalchemy import case, delete, literal, select, update
@@ -11,7 +12,15 @@ from ..extensions import db
 from .models import ThrottleCounter
 
 
+def _fit(key: str) -> str:
+    """Keys hold e-mail addresses typed by anyone: a long one is cut and completed by its digest."""
+    if len(key) <= 300:
+        return key
+    return f"{key[:200]}#{hashlib.sha256(key.encode()).hexdigest()}"
+
+
 def count(key: str, window: timedelta) -> int:
+    key = _fit(key)
     row = db.session.execute(select(ThrottleCounter).where(ThrottleCounter.key == key)).scalar_one_or_none()
     if row is None or row.window_start + window <= clock.now():
         return 0
@@ -23,6 +32,7 @@ def hit(key: str, window: timedelta) -> int:
 
     One atomic statement: parallel requests cannot all read the same count and all pass.
     """
+    key = _fit(key)
     now = clock.now()
     expired = ThrottleCounter.window_start <= now - window
     now_value = literal(now, type_=UTCDateTime())
@@ -41,9 +51,11 @@ def hit(key: str, window: timedelta) -> int:
 
 def forgive(key: str) -> None:
     """Take one back (a successful login from an address should not count against it)."""
+    key = _fit(key)
     db.session.execute(update(ThrottleCounter).where(ThrottleCounter.key == key, ThrottleCounter.count > 0)
                        .values(count=ThrottleCounter.count - 1))
 
 
 def clear(key: str) -> None:
+    key = _fit(key)
     db.session.execute(delete(ThrottleCounter).where(ThrottleCounter.key == key))

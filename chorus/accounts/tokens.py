@@ -17,18 +17,22 @@ LIFETIME_SETTING = {
 }
 
 
-def issue(user: User, purpose: TokenPurpose) -> str:
-    """A new link for `user`; earlier unused links of the same purpose stop working."""
+def issue(user: User | None, purpose: TokenPurpose) -> str:
+    """A new link for `user`; earlier unused links of the same purpose stop working.
+
+    `user` None: the same statements for an address without an account (P6-7), giving a link that opens nothing.
+    """
     now = clock.now()
+    user_id = user.id if user is not None else None
     db.session.execute(
         update(AccountToken)
-        .where(AccountToken.user_id == user.id, AccountToken.purpose == purpose, AccountToken.used_at.is_(None))
+        .where(AccountToken.user_id == user_id, AccountToken.purpose == purpose, AccountToken.used_at.is_(None))
         .values(used_at=now)
     )
     token = secrets.token_urlsafe(32)
     db.session.add(
         AccountToken(
-            user_id=user.id,
+            user_id=user_id,
             purpose=purpose,
             token_hash=digest(token),
             created_at=now,
@@ -44,7 +48,7 @@ def find_valid(token: str, purpose: TokenPurpose) -> AccountToken | None:
     row = db.session.execute(
         select(AccountToken).where(AccountToken.token_hash == digest(token), AccountToken.purpose == purpose)
     ).scalar_one_or_none()
-    if row is None or row.used_at is not None or row.expires_at <= clock.now():
+    if row is None or row.user_id is None or row.used_at is not None or row.expires_at <= clock.now():
         return None
     return row
 

@@ -1,7 +1,7 @@
 """Account screens: home, Se connecter, Créer votre compte, activation, Mot de passe oublié, Mon compte."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, request, url_for
+from flask import Blueprint, current_app, flash, request, url_for
 from flask_login import current_user
 
 from ..events import Refused
@@ -35,10 +35,15 @@ def login():
     if current_user.is_authenticated and request.method == "GET":
         return redirect_to(next_url or url_for("accounts.my_account"))
     if form.validate_on_submit():
-        result = services.log_in(form.email.data, form.password.data, client_address())
+        cookie = current_app.config["DEVICE_COOKIE_NAME"]
+        result = services.log_in(form.email.data, form.password.data, client_address(), request.cookies.get(cookie))
         if result.user is not None:
             flash(f"Bienvenue, {result.user.first_name}.", "success")
-            return redirect_to(next_url or url_for("accounts.my_account"))
+            response = redirect_to(next_url or url_for("accounts.my_account"))
+            c = current_app.config
+            response.set_cookie(cookie, result.device, max_age=c["DEVICE_COOKIE_LIFETIME"], httponly=True,
+                                samesite="Lax", secure=c["SESSION_COOKIE_SECURE"])
+            return response
         form.form_errors.append(result.error)
     if request.method == "POST":
         return form_error("accounts/login.html", form=form, next_url=next_url)

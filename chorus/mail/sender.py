@@ -5,6 +5,7 @@ keeps its Message-ID across attempts, so a receiver can drop a duplicate after a
 """
 from __future__ import annotations
 
+import os
 import smtplib
 import threading
 from dataclasses import dataclass
@@ -122,10 +123,13 @@ class FileTransport:
         self.directory = directory
 
     def send(self, em: EmailMessage, name: str = "") -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
+        # Private, whatever the umask: the files hold live activation and reset links (P6-11).
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         final = self.directory / f"{name}.eml"
         tmp = final.with_suffix(".tmp")
-        tmp.write_bytes(bytes(em))
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(bytes(em))
         tmp.replace(final)
 
     def close(self) -> None:

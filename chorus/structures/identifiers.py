@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from stdnum import luhn
 from stdnum.eu import vat
@@ -11,7 +12,9 @@ from .models import IdentifierType
 
 
 def normalize(identifier_type: str, value: str) -> str:
-    value = (value or "").strip().upper()
+    """The stored form of an identifier: NFKC first, so that full-width or other look-alike digits and
+    letters ("１２３", "Ａ") become the ASCII ones, and one entity cannot be created twice (P6-6)."""
+    value = unicodedata.normalize("NFKC", value or "").strip().upper()
     if identifier_type in (IdentifierType.SIRET, IdentifierType.RIDET, IdentifierType.TAHITI,
                            IdentifierType.UE_HORS_FRANCE):
         value = re.sub(r"[\s.\-]", "", value)
@@ -23,7 +26,7 @@ def problem(identifier_type: str, value: str) -> str | None:
     if not value:
         return "L'identifiant est obligatoire."
     if identifier_type == IdentifierType.SIRET:
-        if not re.fullmatch(r"\d{14}", value):
+        if not re.fullmatch(r"[0-9]{14}", value):
             return "Un SIRET compte exactement 14 chiffres."
         if not siret.is_valid(value):  # Luhn check, La Poste's SIRETs included
             return "Ce SIRET n'est pas valide : vérifiez les chiffres (clé de contrôle incorrecte)."
@@ -35,9 +38,9 @@ def problem(identifier_type: str, value: str) -> str | None:
             return "Saisissez un numéro de TVA intracommunautaire valide, précédé du code pays (ex. : BE0403170701)."
         return None
     if identifier_type == IdentifierType.RIDET:
-        return None if re.fullmatch(r"\d{9,10}", value) else "Un RIDET compte 9 ou 10 chiffres."
+        return None if re.fullmatch(r"[0-9]{9,10}", value) else "Un RIDET compte 9 ou 10 chiffres."
     if identifier_type == IdentifierType.TAHITI:
-        return None if re.fullmatch(r"[A-Z0-9]{6}\d{3}", value) else \
+        return None if re.fullmatch(r"[A-Z0-9]{6}[0-9]{3}", value) else \
             "Un numéro Tahiti compte 6 caractères suivis de 3 chiffres (ex. : A12345001)."
     if identifier_type in (IdentifierType.HORS_UE, IdentifierType.PARTICULIER, IdentifierType.AUTRE):
         if len(value) > 80 or not re.fullmatch(r"[A-Z0-9][A-Z0-9 ./_-]*", value):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -303,7 +304,7 @@ def search(actor: User, action: str, q: str = "", *, page: int = 1, per_page: in
     q = (q or "").strip()[:200]
     if q:
         name = f"%{_escape_like(q.lower())}%"
-        ident = f"%{_escape_like(q.upper().replace(' ', ''))}%"
+        ident = f"%{_escape_like(unicodedata.normalize('NFKC', q).upper().replace(' ', ''))}%"
         stmt = stmt.where(or_(func.lower(Structure.designation).like(name, escape="\\"),
                               Structure.identifier.like(ident, escape="\\")))
     total = db.session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
