@@ -41,6 +41,19 @@ def reachable_spaces(user) -> list[Space]:
     return [s for s in all_spaces() if can(user, "space.access", s)]
 
 
+def set_current(code: str) -> None:
+    """Say which space the page being rendered belongs to, when its address does not (its tab is highlighted)."""
+    from flask import g
+
+    g.chorus_space = code
+
+
+def current() -> str | None:
+    from flask import g
+
+    return g.get("chorus_space")
+
+
 def navigation(user) -> list[NavEntry]:
     entries = collect(hook().navigation_entries(user=user))
     return sorted(entries, key=lambda e: (e.order, e.label))

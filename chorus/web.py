@@ -306,15 +306,19 @@ def init_app(app):
     @app.context_processor
     def _globals():
         from .plugins import hook
-        from .spaces import navigation, reachable_spaces
+        from .spaces import current, navigation, reachable_spaces
 
         def slot(name, **context):
             parts = [p for p in hook().template_slot(name=name, context=context) if p]
             return Markup("\n").join(parts)  # a plain str from a plugin is escaped, Markup kept
 
+        from .structures.countries import name as country_name
+
         return {
             "slot": slot,
+            "country_name": country_name,
             "spaces": lambda: reachable_spaces(current_user),
+            "current_space": current,
             "nav_entries": lambda: navigation(current_user),
             "flashes": lambda: get_flashed_messages(with_categories=True),
         }

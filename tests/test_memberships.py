@@ -487,3 +487,59 @@ def test_a_manager_can_never_have_a_pending_request_on_a_structure_they_belong_t
     fresh()
     assert db.session.execute(services.decidable(world.manager).where(
         Membership.user_id == world.manager.id)).all() == []
+
+
+def test_a_refused_request_stays_in_my_account_with_its_reason(app, world):
+    # P6-13, SPEC RAT-2: "Refusé" is a status the user sees, with the manager's reason.
+    m = services.request_membership(world.requester, world.commune, comment="")
+    services.decide(world.manager, [m.id], accept=False, reason="Inconnu du service")
+    client = client_as(app, "lucas@commune.example")
+    html = page(client.get("/mon-compte"))
+    row = html[html.index("Commune de Saint-Exemple"):]
+    row = row[:row.index("</tr>")]
+    assert "Refusé" in row and "Motif : Inconnu du service" in row
+    # Asked again: the new request is listed, the old refusal no longer.
+    services.request_membership(world.requester, world.commune, comment="Avec l'accord du maire")
+    html = page(client.get("/mon-compte"))
+    assert "En cours de validation" in html and "Inconnu du service" not in html
+
+
+def test_the_dashboard_lists_pending_requests_with_valider_and_refuser(app, world, outbox):
+    # P6-12: the guide's block "Les demandes de rattachement à une structure" has Valider and Refuser per row;
+    # a refusal asks its reason in a confirmation step. Plain forms without JavaScript, in place with htmx.
+    first = services.request_membership(world.requester, world.commune, comment="")
+    second = services.request_membership(world.admin, world.commune, comment="")
+    client = client_as(app, "sophie@commune.example")
+    dashboard = page(client.get("/gestionnaire/"))
+    assert "Valider la demande de Lucas Garnier pour Commune de Saint-Exemple" in dashboard
+    assert f"/gestionnaire/rattachements/{first.id}/refuser?retour=tableau" in dashboard
+    # Without JavaScript: the form posts, the dashboard comes back.
+    response = client.post(f"/gestionnaire/rattachements/{first.id}", data={
+        "action": "valider", "role": "member", "retour": "tableau"})
+    assert response.status_code == 303 and response.headers["Location"] == "/gestionnaire/"
+    assert memberships_of(world.requester, world.commune)[0].status == "validated"
+    # Refusing: the reason first; nothing is refused without it.
+    url = f"/gestionnaire/rattachements/{second.id}/refuser"
+    confirm = page(client.get(url, query_string={"retour": "tableau"}))
+    assert "Confirmer le refus" in confirm and "Motif du refus" in confirm
+    empty = client.post(url, data={"reason": " ", "retour": "tableau"})
+    assert empty.status_code == 422 and "Le motif du refus est obligatoire." in page(empty)
+    assert memberships_of(world.admin, world.commune)[0].status == "pending"
+    done = client.post(url, data={"reason": "Compte de service", "retour": "tableau"})
+    assert done.status_code == 303 and done.headers["Location"] == "/gestionnaire/"
+    assert memberships_of(world.admin, world.commune)[0].status == "refused"
+    assert "Compte de service" in outbox.last("admin.contact@dgfip.example").body
+    assert "Aucune demande en attente." in page(client.get("/gestionnaire/"))
+
+
+def test_validating_from_the_dashboard_with_htmx_updates_the_block_in_place(app, world):
+    m = services.request_membership(world.requester, world.commune, comment="")
+    other = services.request_membership(world.admin, world.commune, comment="")
+    client = client_as(app, "sophie@commune.example")
+    response = client.post(f"/gestionnaire/rattachements/{m.id}", data={
+        "action": "valider", "role": "member", "retour": "tableau"},
+        headers={"HX-Request": "true", "HX-Target": "demandes-tableau"})
+    html = page(response)
+    assert response.status_code == 200 and "<html" not in html
+    assert "Lucas Garnier" not in html and f"/gestionnaire/rattachements/{other.id}/refuser" in html
+    assert "1 demande validée" in html  # the flash travels with the fragment

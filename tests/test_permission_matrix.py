@@ -145,6 +145,10 @@ def _validate_one(w):
     return {"action": "valider", "role": "member", "reason": ""}
 
 
+def _refuse_one(w):
+    return {"reason": "Inconnu du service"}
+
+
 def _attach_charlie(w):
     return {"user_id": str(w.charlie), "role": "member", "start_date": "", "comment": "Renfort"}
 
@@ -219,6 +223,13 @@ MATRIX: list[Row] = [
         roles(LOGIN, 404, 404, 200, 404)),  # C: the primary of A is secondary there
     Row("POST", "/gestionnaire/rattachements/{pending_A2}", "memberships.decide_one", "A",
         roles(LOGIN, 404, 303, 303, 404), _validate_one, changes=True),
+    # Refusing one request from its row: the reason in a confirmation step (P6-12).
+    Row("GET", "/gestionnaire/rattachements/{pending_A3}/refuser", "memberships.refuse_one", "A",
+        roles(LOGIN, 404, 200, 200, 404)),
+    Row("GET", "/gestionnaire/rattachements/{pending_C}/refuser", "memberships.refuse_one", "-",
+        roles(LOGIN, 404, 404, 200, 404)),
+    Row("POST", "/gestionnaire/rattachements/{pending_A3}/refuser", "memberships.refuse_one", "A",
+        roles(LOGIN, 404, 303, 303, 404), _refuse_one, changes=True),
     Row("GET", "/gestionnaire/rattacher?structure={A}", "memberships.attach_choose", "-", signed_in(303)),
     Row("GET", "/structures/{A}/rattacher", "memberships.attach", "A", manager_page(True)),
     Row("GET", "/structures/{B}/rattacher", "memberships.attach", "B", manager_page(False)),
@@ -294,6 +305,8 @@ def world(app, accounts):
     pending_c = attach(c, users[MEMBER], "member", "pending")
     pending_a = attach(a, primary_b, "member", "pending")  # other people's requests to A
     attach(a, primary_c, "member", "refused")  # Charlie once asked to join A: A's managers may attach him
+    pending_a3 = attach(a, accounts.create("echo@echo.example", last_name="Echo", password=None), "member",
+                        "pending")
     pending_a2 = attach(a, accounts.create("delta@delta.example", last_name="Delta", password=None), "member",
                         "pending")
     from chorus.memberships.models import Membership
@@ -330,7 +343,7 @@ def world(app, accounts):
         entries=entries, message=message.id,
         values={"A": a.id, "B": b.id, "entry_A": entries[a.id][0], "entry_B": entries[b.id][-1],
                 "message": message.id, "token": "jeton-inconnu", "pending_A": pending_a.id,
-                "pending_A2": pending_a2.id, "pending_C": pending_c.id},
+                "pending_A2": pending_a2.id, "pending_A3": pending_a3.id, "pending_C": pending_c.id},
         pending_A=pending_a.id, member_A=member_a, identifier_B=b.identifier,
         primary_B_membership=primary_b_membership, charlie=primary_c.id,
     )
@@ -377,7 +390,7 @@ def test_every_route_is_in_the_matrix(app):
 
     adapter = app.url_map.bind("localhost")
     values = {"A": 1, "B": 2, "entry_A": 3, "entry_B": 4, "message": 5, "token": "t", "pending_A": 6,
-              "pending_A2": 8, "pending_C": 7}
+              "pending_A2": 8, "pending_A3": 9, "pending_C": 7}
     for row in MATRIX:
         assert set(row.expected) == set(ACTORS), row.id
         url = row.url.format(**values)
@@ -479,13 +492,16 @@ def test_list_pages_show_exactly_the_actors_rows(world, actor):
     fragment = client.get("/gestionnaire/", headers=HTMX)
     assert fragment.status_code == 200 and "<h1>" not in page(fragment)
     assert rows_of(page(fragment)) == len(managed)
+    def mine(html):  # the "Mes structures" section (the dashboard also lists pending requests above it)
+        return html.split('id="mes-structures"')[-1]
+
     for name in "ABC":
-        listed = world.designations[name] in page(dashboard)
+        listed = world.designations[name] in mine(page(dashboard))
         assert listed == (name in managed), name
         for response in (client.get("/gestionnaire/", query_string={"q": world.designations[name]}),
                          client.get("/gestionnaire/", query_string={"q": world.designations[name]}, headers=HTMX)):
             assert response.status_code == 200
-            assert rows_of(page(response)) == (1 if name in managed else 0), (name, page(response))
+            assert rows_of(mine(page(response))) == (1 if name in managed else 0), (name, page(response))
     # Searching by B's identifier finds nothing either.
     from chorus.structures.models import Structure
 

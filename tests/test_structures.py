@@ -114,7 +114,7 @@ def test_public_structure_needs_an_existing_primary_manager_and_a_siret(client, 
     ("address", "", "Le champ « Adresse » est obligatoire."),
     ("address", "1 rue\r\nX", "retour à la ligne"),
     ("identifier_type", "INCONNU", "choix"),
-    ("country_code", "France", "code pays de deux lettres"),
+    ("country_code", "XX", "choix valide"),
     ("email", "pas une adresse", "adresse électronique valide"),
 ])
 def test_creation_errors_are_french_and_next_to_their_field(logged_in, field, value, message):
@@ -134,7 +134,7 @@ def own(logged_in):
 
 def test_manager_edits_the_address_and_the_history_keeps_before_and_after(logged_in, own):
     response = logged_in.post(f"/structures/{own.id}/modifier/adresse", data={
-        "address": "9 rue Neuve", "postal_code": "56000", "city": "Vannes", "country_code": "fr"})
+        "address": "9 rue Neuve", "postal_code": "56000", "city": "Vannes", "country_code": "FR"})
     assert response.status_code == 303
     assert response.headers["Location"] == f"/structures/{own.id}/modifier#bloc-adresse"
     assert "Adresse postale du siège : Modifications enregistrées." in page(
@@ -321,3 +321,37 @@ def test_the_service_checks_fields_whatever_the_caller(logged_in, own):
             services.update(logged_in.user, own, changes)
         assert field in refused.value.errors
     services.update(logged_in.user, own, {"connection_info": "Ligne 1\nLigne 2"})  # multi-line is fine here
+
+
+def test_the_country_is_chosen_from_a_list_of_french_names(logged_in):
+    # P6-15: "Pays" was typed as a two-letter code.
+    html = page(logged_in.get("/structures/nouvelle"))
+    import re
+
+    assert re.search(r'<select[^>]*name="country_code"', html)
+    assert re.search(r'<option selected value="FR">France</option>', html), html[html.index("country_code"):][:300]
+    assert '<option value="DE">Allemagne</option>' in html
+    response = logged_in.post("/structures/nouvelle", data=create_form(country_code="DE"))
+    assert response.status_code == 303
+    assert "Allemagne" in page(logged_in.get(response.headers["Location"]))
+
+
+def test_the_structure_pages_highlight_the_space_they_belong_to(logged_in, accounts):
+    # P6-15: no top tab was highlighted on the structure, history and attachment pages.
+    import re
+
+    from helpers import attach, make_structure
+
+    own = make_structure(logged_in.user, "Atelier Géré")
+    other = make_structure(accounts.create("autre@exemple.fr"), "Atelier Voisin")
+    attach(other, logged_in.user, "member")
+
+    def current_tab(url):
+        html = page(logged_in.get(url))
+        nav = re.search(r'<nav aria-label="Espaces">(.*?)</nav>', html, re.S).group(1)
+        return re.findall(r'aria-current="[a-z]+">([^<]+)</a>', nav)
+
+    for url in (f"/structures/{own.id}", f"/structures/{own.id}/historique", f"/structures/{own.id}/rattacher",
+                f"/structures/{own.id}/modifier"):
+        assert current_tab(url) == ["Activités du gestionnaire"], url
+    assert current_tab(f"/structures/{other.id}") == ["Mon compte"]  # a plain member's structure

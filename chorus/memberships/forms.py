@@ -64,3 +64,10 @@ class InviteForm(BaseForm):
     start_date = DateField("Date de début de validité", validators=[Optional()],
                            description="Par défaut, le jour où la personne accepte.")
     comment = TextAreaField("Commentaire", validators=[Length(max=1000)])
+
+
+class RefuseForm(BaseForm):
+    """The confirmation step of refusing one request: the reason, sent to the requester (RAT-4)."""
+
+    reason = TextAreaField("Motif du refus", description="Il est envoyé au demandeur.",
+                           validators=[DataRequired(message="Le motif du refus est obligatoire."), Length(max=1000)])

@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from flask import current_app
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
 from .. import clock, events
 from ..accounts.models import AccountKind, AccountStatus, User
@@ -358,7 +359,13 @@ def expire_pending() -> int:
     return len(ids)
 
 
-def open_memberships_of(user: User):
+def memberships_shown_to(user: User):
+    """What "Mon compte" lists (ACC-5, RAT-2): validated and pending memberships, and refused requests with their
+    reason (P6-13) unless the person asked the same structure again since."""
+    newer = aliased(Membership)
+    asked_again = select(newer.id).where(newer.user_id == Membership.user_id,
+                                         newer.structure_id == Membership.structure_id, newer.id > Membership.id)
     return select(Membership).where(
         Membership.user_id == user.id,
-        or_(Membership.status == MembershipStatus.VALIDATED, Membership.status == MembershipStatus.PENDING))
+        or_(Membership.status.in_([MembershipStatus.VALIDATED, MembershipStatus.PENDING]),
+            and_(Membership.status == MembershipStatus.REFUSED, ~asked_again.exists())))

@@ -12,13 +12,13 @@ from ..extensions import db
 from ..permissions import allowed, can
 from ..structures.models import Structure
 from .models import Membership, MembershipStatus, Role
-from .services import decidable, open_memberships_of
+from .services import decidable, memberships_shown_to
 
 
 def my_memberships(user) -> dict:
     """SPEC ACC-5, RAT-2: the user's memberships with role and status; pending ones can be cancelled."""
     memberships = db.session.execute(
-        open_memberships_of(user).join(Structure, Membership.structure_id == Structure.id)
+        memberships_shown_to(user).join(Structure, Membership.structure_id == Structure.id)
         .options(contains_eager(Membership.structure))  # one query, not one per row
         .order_by(Membership.status.desc(), func.lower(Structure.designation))
     ).scalars().all()
@@ -31,7 +31,21 @@ def dashboard(user) -> dict:
         select(Structure.id, Structure.designation).where(allowed(user, "structure.edit", Structure))
         .order_by(func.lower(Structure.designation)).limit(500)
     ).all()
-    return {"pending_count": pending, "managed": structures}
+    return {"pending_count": pending, "managed": structures, **pending_on_dashboard(user)}
+
+
+DASHBOARD_REQUESTS = 10
+
+
+def pending_on_dashboard(user) -> dict:
+    """The oldest pending requests, each with Valider and Refuser, as in the guide's block (P6-12)."""
+    rows = db.session.execute(
+        decidable(user).join(Structure, Membership.structure_id == Structure.id)
+        .join(User, Membership.user_id == User.id).add_columns(Structure.designation, User.first_name,
+                                                                User.last_name, User.login_email)
+        .order_by(Membership.created_at, Membership.id).limit(DASHBOARD_REQUESTS)
+    ).all()
+    return {"dashboard_requests": rows}
 
 
 def structure_users(structure) -> dict | None:

@@ -12,16 +12,17 @@ from ..extensions import db
 from ..forms import build_form, plugin_data, put_errors
 from ..permissions import can, require
 from ..structures.models import Structure
-from ..structures.services import get_for
+from ..structures.views import page_of
 from ..validation import email_problem
 from ..web import form_error, is_htmx, page_arg, parse_id, redirect_to, render
-from . import invitations, services
+from . import invitations, services, slots
 from .forms import (
     AttachForm,
     BulkDecisionForm,
     DecisionForm,
     FindStructureForm,
     InviteForm,
+    RefuseForm,
     RequestForm,
     UserSearchForm,
 )
@@ -192,10 +193,43 @@ def decide_one(membership_id):
             put_errors(form, e.errors)
         else:
             _flash_report(report, accept)
-            return redirect_to(url_for("memberships.pending"))
+            return _back_from_decision()
     status = 422 if request.method == "POST" else 200
     return render("memberships/decide.html", status=status, membership=membership, form=form, decidable=decidable,
                   own=membership.user_id == current_user.id)
+
+
+def _back_from_decision():
+    """Where a decision taken from a row returns: the dashboard's block (in place with htmx), or the list."""
+    if request.values.get("retour") != "tableau":
+        return redirect_to(url_for("memberships.pending"))
+    if is_htmx() and request.headers.get("HX-Target") == "demandes-tableau":
+        return render("memberships/_dashboard.html", block="requests", **slots.dashboard(current_user))
+    return redirect_to(url_for("dashboard.index"))
+
+
+@bp.route("/gestionnaire/rattachements/<id:membership_id>/refuser", methods=["GET", "POST"])
+def refuse_one(membership_id):
+    """Refusing one request from its row: the reason is asked in a confirmation step (RAT-4, P6-12)."""
+    membership = db.session.get(Membership, membership_id)
+    if membership is None or not can(current_user, "structure.members", membership.structure):
+        abort(404)
+    if membership.status != MembershipStatus.PENDING or membership.user_id == current_user.id:
+        return redirect_to(url_for("memberships.decide_one", membership_id=membership.id))
+    form = RefuseForm()
+    if request.method == "POST" and form.validate():
+        try:
+            report = services.decide(current_user, [membership.id], accept=False, reason=form.reason.data)
+        except Refused as e:
+            put_errors(form, e.errors)
+        else:
+            _flash_report(report, False)
+            if request.values.get("retour") == "tableau":
+                return redirect_to(url_for("dashboard.index"))
+            return redirect_to(url_for("memberships.pending"))
+    status = 422 if request.method == "POST" else 200
+    return render("memberships/refuse.html", status=status, membership=membership, form=form,
+                  retour=request.values.get("retour", ""))
 
 
 # ------------------------------------------------------------------ attach and remove (RAT-6, RAT-7)
@@ -214,7 +248,7 @@ def attach_choose():
 def attach(structure_id):
     """"Rattacher un utilisateur": search (one criterion at least) among the people linked to the manager's
     structures, then role, start date, comment; anyone else is invited by their address (RAT-6)."""
-    structure = get_for(current_user, structure_id, "membership.attach")
+    structure = page_of(structure_id, "membership.attach")
     form = build_form(AttachForm, "membership_attach", {"structure": structure})
     if request.method == "POST":
         # Only someone the search could have offered: an id typed into the form names nobody else.
@@ -240,7 +274,7 @@ def attach(structure_id):
 @bp.post("/structures/<id:structure_id>/inviter")
 def invite(structure_id):
     """Invite, by their address, a person not yet linked to the manager's structures (RAT-6)."""
-    structure = get_for(current_user, structure_id, "membership.attach")
+    structure = page_of(structure_id, "membership.attach")
     invite_form = InviteForm()
     if invite_form.validate():
         try:
@@ -318,7 +352,7 @@ def invitation(token):
 @bp.post("/structures/<id:structure_id>/rattachements/supprimer")
 def remove(structure_id):
     """"Supprimer rattachements": one or many, at structure level (SPEC RAT-7)."""
-    structure = get_for(current_user, structure_id, "membership.remove")
+    structure = page_of(structure_id, "membership.remove")
     ids = _ids()
     if ids and request.form.get("confirme") != "oui":
         # A confirmation step first (P6-14): who loses access, and a button that says so.

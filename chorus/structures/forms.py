@@ -1,9 +1,10 @@
 """Forms of the structure record: creation, and one form per block of "Modification de la structure"."""
 from wtforms import BooleanField, EmailField, RadioField, SelectField, StringField, TelField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional, Regexp
+from wtforms.validators import DataRequired, Length, Optional
 
 from ..forms import BaseForm, email_address, no_control_chars, phone_number, required_message
+from . import countries
 from .models import IdentifierType, MoaMode, PublicCategory
 
 
@@ -26,9 +27,8 @@ class AddressForm(BaseForm):
     address_complement_2 = StringField("Complément d'adresse 2", validators=[Length(max=200), no_control_chars])
     postal_code = StringField("Code postal", validators=[Length(max=20), no_control_chars])
     city = StringField("Ville", validators=[Length(max=100), no_control_chars])
-    country_code = StringField(
-        "Pays", default="FR", description="Code ISO à deux lettres, par exemple FR.",
-        validators=[_required("Pays"), Regexp(r"^[A-Za-z]{2}$", message="Saisissez un code pays de deux lettres.")])
+    country_code = SelectField("Pays", default="FR", choices=[SelectChoice(c, n) for c, n in countries.choices()],
+                               validators=[_required("Pays")])
     phone = TelField("Téléphone", validators=[Optional(), Length(max=30), phone_number])
     fax = TelField("Télécopie", validators=[Optional(), Length(max=30), phone_number])
     email = EmailField("Courriel", validators=[Optional(), Length(max=254), email_address])

@@ -1,7 +1,6 @@
 """Structure rules (SPEC STR-1..10, TRF-1). Plain functions taking the actor; every save goes through here."""
 from __future__ import annotations
 
-import re
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +20,7 @@ from ..memberships.spaces import default_spaces
 from ..permissions import Denied, allowed, can, require, require_on
 from ..plugins import collect, hook
 from ..validation import email_problem, text_problem
-from . import identifiers
+from . import countries, identifiers
 from .blocks import RecordBlock, StructureWarning, jsonable
 from .models import IdentifierType, MoaMode, PublicCategory, Structure, StructureKind, StructureStatus
 
@@ -85,8 +84,8 @@ def _field_problem(name: str, value) -> str | None:
         return None if isinstance(value, bool) else "Valeur non valable."
     if name == "email" and value:
         return email_problem(value)
-    if name == "country_code" and not re.fullmatch(r"[A-Z]{2}", value or ""):
-        return "Saisissez un code pays de deux lettres."
+    if name == "country_code" and not countries.is_country(value or ""):
+        return "Choisissez le pays dans la liste."
     if name == "moa":
         return None if value in {m.value for m in MoaMode} else "Valeur non valable."
     return text_problem(value, column.type.length or 2000, multiline=name == "connection_info")
@@ -280,6 +279,11 @@ def _record_update(actor, structure, applied: dict, labels: dict, block: str, ex
         )
     events.emit("structure.updated", actor=actor, structure_id=structure.id, block=block,
                 changes={n: (jsonable(b), jsonable(a)) for n, (b, a) in applied.items()}, extra=extra or {})
+
+
+def space_of(actor: User, structure: Structure) -> str:
+    """The space a structure's pages belong to for `actor`: the managers' for its managers, else Mon compte."""
+    return "ACTIVITES_GESTIONNAIRE" if can(actor, "structure.edit", structure) else "MON_COMPTE"
 
 
 def get_for(actor: User, structure_id: int, action: str = "structure.view") -> Structure:

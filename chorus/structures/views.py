@@ -14,11 +14,19 @@ from ..history import services as history
 from ..history.models import HistoryEntry
 from ..permissions import can
 from ..plugins import hook
+from ..spaces import set_current
 from ..web import form_error, is_htmx, page_arg, redirect_to, render
 from . import services
 from .forms import CreatePublicStructureForm, CreateStructureForm
 
 bp = Blueprint("structures", __name__)
+
+
+def page_of(structure_id: int, action: str = "structure.view"):
+    """The structure a page is about (404 or 403 as `get_for` decides), its space's tab highlighted."""
+    structure = services.get_for(current_user, structure_id, action)
+    set_current(services.space_of(current_user, structure))
+    return structure
 
 HISTORY_PAGE_SIZE = 50
 
@@ -70,7 +78,7 @@ def create_public():
 
 @bp.get("/structures/<id:structure_id>")
 def view(structure_id):
-    structure = services.get_for(current_user, structure_id)
+    structure = page_of(structure_id)
     plugin_blocks = [(b, b.values(structure)) for b in services.record_blocks(structure) if b.save is not None]
     return render("structures/view.html", structure=structure, plugin_blocks=plugin_blocks,
                   can_edit=can(current_user, "structure.edit", structure),
@@ -92,13 +100,13 @@ def _block_forms(structure, override=None):
 
 @bp.get("/structures/<id:structure_id>/modifier")
 def edit(structure_id):
-    structure = services.get_for(current_user, structure_id, "structure.edit")
+    structure = page_of(structure_id, "structure.edit")
     return render("structures/edit.html", structure=structure, blocks=_block_forms(structure))
 
 
 @bp.post("/structures/<id:structure_id>/modifier/<slug>")
 def save_block(structure_id, slug):
-    structure = services.get_for(current_user, structure_id, "structure.edit")
+    structure = page_of(structure_id, "structure.edit")
     block = next((b for b in services.record_blocks(structure) if b.slug == slug), None)
     if block is None:
         abort(404)
@@ -141,7 +149,7 @@ def _parse_date(value: str | None) -> date | None:
 @bp.get("/structures/<id:structure_id>/historique")
 def history_list(structure_id):
     """"Historique" (SPEC HIS-1, HIS-2), with filters."""
-    structure = services.get_for(current_user, structure_id, "structure.history")
+    structure = page_of(structure_id, "structure.history")
     labels = {}
     for result in hook().register_history_actions():
         labels.update(result or {})
@@ -170,7 +178,7 @@ def history_list(structure_id):
 @bp.get("/structures/<id:structure_id>/historique/<id:entry_id>")
 def history_detail(structure_id, entry_id):
     """The detail of one entry (SPEC HIS-3): modules fill it through the "history_detail" slot."""
-    structure = services.get_for(current_user, structure_id, "structure.history")
+    structure = page_of(structure_id, "structure.history")
     entry = db.session.get(HistoryEntry, entry_id)
     if entry is None or entry.structure_id != structure.id:
         abort(404)

@@ -34,6 +34,9 @@ def world(live_app):
 
         requester = accounts.create("lucas@commune.example", last_name="Garnier")
         request = request_membership(requester, structure, comment="Service des finances")
+        from helpers import attach
+
+        attach(structure, accounts.create("anne@commune.example", last_name="Martin"))  # someone to remove
         return {"structure_id": structure.id, "siret": structure.identifier, "request_id": request.id}
 
 
@@ -71,10 +74,18 @@ def test_manager_pages(make_page, world):
                             f"/structures/{sid}", f"/structures/{sid}/modifier", f"/structures/{sid}/historique",
                             "/gestionnaire/rattachements", f"/gestionnaire/rattachements/{world['request_id']}",
                             f"/structures/{sid}/rattacher?last_name=garnier",
+                            f"/structures/{sid}/rattacher?email=personne@ailleurs.example",  # the invitation form
+                            f"/gestionnaire/rattachements/{world['request_id']}/refuser",
+                            "/invitations/jeton-inconnu",
                             f"/mon-compte/rattachements/nouveau?identifier_type=SIRET&identifier={world['siret']}"])
     page.goto(f"/structures/{sid}/historique")
     page.locator("a[href*='/historique/']").first.click()
     problems += [f"détail de l'historique: {v}" for v in violations(page)]
+    page.goto(f"/structures/{sid}")
+    page.get_by_role("checkbox").first.check()
+    page.get_by_role("button", name="Supprimer rattachements").click()
+    page.get_by_role("button", name="Confirmer la suppression").wait_for()
+    problems += [f"confirmation de suppression: {v}" for v in violations(page)]
     assert problems == []
 
 

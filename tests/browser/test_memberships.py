@@ -128,8 +128,8 @@ def test_request_validate_history_and_my_account(page, console_errors, database,
     spaces_of(page).get_by_role("link", name="Activités du gestionnaire").click()
     expect(page).to_have_url(re.compile(r"/gestionnaire/$"))
     block = page.get_by_role("region", name="Les demandes de rattachement à une structure")
-    expect(block).to_contain_text("1 demande en attente de votre décision.")
-    block.get_by_role("link", name="Traiter les demandes de rattachement").click()
+    expect(block).to_contain_text("1 demande en attente de votre décision")
+    block.get_by_role("link", name="Toutes les demandes de rattachement").click()
     expect(page).to_have_url(re.compile(r"/gestionnaire/rattachements$"))
     expect(page.get_by_role("table")).to_contain_text("1 demande en attente")
 
@@ -359,3 +359,69 @@ def test_attach_a_user_from_the_structure_then_remove_them(page, console_errors,
 
     assert console_errors == []
     assert console_errors.http == []
+
+
+# ------------------------------------------------------------------ 5. what a person with the guide saw (P6 12-16)
+
+
+def test_the_dashboard_block_decides_each_request_in_place(page, console_errors, database, live_app, mailbox):
+    # P6-12: Valider and Refuser on each row of "Les demandes de rattachement à une structure"; the refusal asks
+    # its reason in a confirmation step. P6-13: the refused person sees "Refusé" and the reason. P6-14: the
+    # destructive button looks apart.
+    structure_id, _ = commune_with_manager(live_app, database)
+    database.create_account(REQUESTER, first_name="Lucas", last_name="Garnier")
+    database.create_account("anne@commune.example", first_name="Anne", last_name="Martin")
+    request_memberships(live_app, structure_id, REQUESTER, "anne@commune.example")
+
+    log_in(page, MANAGER)
+    spaces_of(page).get_by_role("link", name="Activités du gestionnaire").click()
+    block = page.get_by_role("region", name="Les demandes de rattachement à une structure")
+    expect(block.get_by_role("row")).to_have_count(3)  # the header and two requests
+    valider = block.get_by_role("button", name=f"Valider la demande de Lucas Garnier pour {COMMUNE}")
+    refuser = block.get_by_role("link", name=f"Refuser la demande de Anne Martin pour {COMMUNE}")
+    colours = page.evaluate("([a, b]) => [getComputedStyle(a).backgroundColor, getComputedStyle(b).backgroundColor]",
+                            [valider.element_handle(), refuser.element_handle()])
+    assert colours[0] != colours[1]
+    valider.click()
+    expect(page.locator("#flashes")).to_contain_text("1 demande validée")
+    expect(block.get_by_role("row")).to_have_count(2)  # swapped in place by htmx
+    expect(page).to_have_url(re.compile(r"/gestionnaire/$"))
+    assert_single_page(page)
+
+    block.get_by_role("link", name=f"Refuser la demande de Anne Martin pour {COMMUNE}").click()
+    expect(page.get_by_role("heading", name="Refuser une demande de rattachement")).to_be_visible()
+    page.get_by_role("button", name="Confirmer le refus").click()
+    expect(page.get_by_role("main")).to_contain_text("Le motif du refus est obligatoire.")
+    field(page, "Motif du refus").fill("Inconnue du service")
+    page.get_by_role("button", name="Confirmer le refus").click()
+    expect(page.locator("#flashes")).to_contain_text("1 demande refusée")
+    expect(page).to_have_url(re.compile(r"/gestionnaire/$"))
+    expect(page.get_by_role("region", name="Les demandes de rattachement à une structure")).to_contain_text(
+        "Aucune demande en attente.")
+
+    log_out(page)
+    log_in(page, "anne@commune.example")
+    mine = page.get_by_role("region", name="Mes rattachements aux structures")
+    row = mine.get_by_role("row").filter(has_text=COMMUNE)
+    expect(row).to_contain_text("Refusé")
+    expect(row).to_contain_text("Motif : Inconnue du service")
+    assert console_errors == []
+
+
+def test_pages_a_person_reads_with_the_guide(page, console_errors, database, live_app):
+    # P6-15: inputs wide enough for an address, a history link with text, the current tab on structure
+    # pages, the country from a list.
+    structure_id, _ = commune_with_manager(live_app, database)
+    log_in(page, MANAGER)
+    page.goto(f"/structures/{structure_id}/rattacher")
+    box = field(page.get_by_role("search", name="Rechercher un utilisateur"), "Adresse de connexion")
+    box.fill("claire-marie.dupont-lefebvre@communaute-agglomeration.example")
+    assert box.evaluate("el => el.scrollWidth <= el.clientWidth")
+    expect(spaces_of(page).get_by_role("link", name="Activités du gestionnaire")).to_have_attribute(
+        "aria-current", "true")
+    page.goto(f"/structures/{structure_id}/historique")
+    expect(page.get_by_role("link", name=re.compile(r"^Détail de l'action du ")).first).to_contain_text("Détail")
+    page.goto("/structures/nouvelle")
+    field(page, "Pays").select_option(label="Allemagne")
+    expect(field(page, "Pays")).to_have_value("DE")
+    assert console_errors == []
