@@ -38,6 +38,13 @@ echo "=== Test suite on SQLite"
 sqlite_status=0
 "${PYTEST[@]}" || sqlite_status=$?
 
+# --- 1b. The core without the feature plugins (plugins/ switched off), on SQLite, no browser ---------
+core_status=0
+if .venv/bin/python -c "from chorus.config import Defaults; raise SystemExit(0 if Defaults.PLUGINS else 1)"; then
+  echo "=== Core test suite on SQLite with every feature plugin switched off"
+  CHORUS_TEST_DISABLED_PLUGINS=all "${PYTEST[@]}" -m "not browser" -q || core_status=$?
+fi
+
 # --- 2. PostgreSQL: a throw-away cluster on its own port ------------------------------------
 PG_VERSION=$(ls /usr/lib/postgresql | sort -V | tail -n 1)
 PG_PORT=${CHORUS_TEST_PG_PORT:-54329}
@@ -60,8 +67,9 @@ pg_status=0
 CHORUS_TEST_DATABASE_URL="postgresql+psycopg://chorus:chorus@127.0.0.1:$PG_PORT/chorus_test" \
   "${PYTEST[@]}" || pg_status=$?
 
-if [ "$lint_status" -ne 0 ] || [ "$sqlite_status" -ne 0 ] || [ "$pg_status" -ne 0 ]; then
-  echo "FAILED: ruff exit $lint_status, SQLite exit $sqlite_status, PostgreSQL exit $pg_status"
+if [ "$lint_status" -ne 0 ] || [ "$sqlite_status" -ne 0 ] || [ "$core_status" -ne 0 ] || [ "$pg_status" -ne 0 ]; then
+  echo "FAILED: ruff exit $lint_status, SQLite exit $sqlite_status, core without plugins exit $core_status," \
+       "PostgreSQL exit $pg_status"
   exit 1
 fi
 echo "All tests passed on SQLite and PostgreSQL."

@@ -15,6 +15,17 @@ from chorus.extensions import db
 from helpers import Accounts, CSRFClient, Outbox
 
 PG_URL = os.environ.get("CHORUS_TEST_DATABASE_URL", "")
+# "all" (or a comma-separated list): run with the feature plugins of plugins/ switched off, to show that the
+# core works without them (scripts/test.sh does a run so). Their own tests (tests/plugins/) are then skipped.
+DISABLED = os.environ.get("CHORUS_TEST_DISABLED_PLUGINS", "")
+
+
+def disabled_plugins() -> list[str]:
+    from chorus.config import Defaults
+
+    if DISABLED == "all":
+        return list(Defaults.PLUGINS)
+    return [name.strip() for name in DISABLED.split(",") if name.strip()]
 
 
 def base_config(database_url: str, tmp_path) -> dict:
@@ -25,7 +36,17 @@ def base_config(database_url: str, tmp_path) -> dict:
         "MAIL_DIR": str(tmp_path / "mail"),
         "BASE_URL": "http://localhost",
         "SERVER_NAME": None,
+        "DISABLED_PLUGINS": disabled_plugins(),
     }
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip a plugin's own tests (tests/plugins/<name>/) when that plugin is switched off for the run."""
+    off = {name.rsplit(".", 1)[-1] for name in disabled_plugins()}
+    for item in items:
+        parts = item.path.parts
+        if "plugins" in parts and parts.index("plugins") + 1 < len(parts) and parts[parts.index("plugins") + 1] in off:
+            item.add_marker(pytest.mark.skip(reason="plugin switched off for this run"))
 
 
 def _migrate(database_url: str, tmp_path) -> None:
