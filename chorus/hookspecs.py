@@ -70,7 +70,7 @@ def populate_demo(demo):
 
 @hookspec
 def validate_structure(structure, changes):
-    """Return (field, French message) pairs refusing a save, or `chorus.structures.Warning`s shown after it."""
+    """Return (field, French message) pairs refusing a save, or `StructureWarning`s shown after it (blocks.py)."""
 
 
 @hookspec
@@ -80,7 +80,7 @@ def replaces_core_rules():
 
 @hookspec
 def record_blocks(structure):
-    """Return `chorus.structures.RecordBlock`s: blocks this plugin adds to the record and its edit page."""
+    """Return `chorus.structures.blocks.RecordBlock`s: blocks added to the record and to its edit page."""
 
 
 @hookspec

@@ -43,9 +43,9 @@ class UserSearchForm(BaseForm):
     email = StringField("Adresse de connexion", validators=[Length(max=254), no_control_chars])
 
 
-class AttachForm(BaseForm):
-    user_id = HiddenField("Utilisateur à rattacher",
-                          validators=[DataRequired(message="Choisissez l'utilisateur à rattacher.")])
+class AttachmentTermsForm(BaseForm):
+    """What a manager sets when attaching or inviting someone (RAT-6): role, validity start, comment."""
+
     role = RadioField("Rôle", choices=ROLE_CHOICES, default=Role.MEMBER.value,
                       validators=[DataRequired(message=required_message("Rôle"))])
     start_date = DateField("Date de début de validité", validators=[Optional()],
@@ -53,17 +53,20 @@ class AttachForm(BaseForm):
     comment = TextAreaField("Commentaire", validators=[Length(max=1000)])
 
 
-class InviteForm(BaseForm):
+class AttachForm(AttachmentTermsForm):
+    user_id = HiddenField("Utilisateur à rattacher",
+                          validators=[DataRequired(message="Choisissez l'utilisateur à rattacher.")])
+
+
+class InviteForm(AttachmentTermsForm):
     """Invite a person not yet linked to the manager's structures, by their address (RAT-6)."""
 
     invitee_email = StringField("Adresse électronique de la personne",
-                        validators=[DataRequired(message=required_message("Adresse électronique de la personne")),
-                                    Length(max=254), email_address])
-    role = RadioField("Rôle", choices=ROLE_CHOICES, default=Role.MEMBER.value,
-                      validators=[DataRequired(message=required_message("Rôle"))])
+                                validators=[DataRequired(message=required_message("Adresse électronique de la "
+                                                                                  "personne")),
+                                            Length(max=254), email_address])
     start_date = DateField("Date de début de validité", validators=[Optional()],
                            description="Par défaut, le jour où la personne accepte.")
-    comment = TextAreaField("Commentaire", validators=[Length(max=1000)])
 
 
 class RefuseForm(BaseForm):
