@@ -82,9 +82,9 @@ def parse_id(value) -> int | None:
     return None
 
 
-def page_arg() -> int:
-    """The `page` argument of a list, clamped to 1..MAX_PAGE."""
-    value = parse_id(request.values.get("page")) or 1
+def page_arg(name: str = "page") -> int:
+    """The page argument of a list (`page`, or `name` when a page holds two lists), clamped to 1..MAX_PAGE."""
+    value = parse_id(request.values.get(name)) or 1
     return min(value, MAX_PAGE)
 
 

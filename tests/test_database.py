@@ -87,7 +87,8 @@ def test_a_get_request_cannot_write(make_app, accounts, caplog):
 def test_models_and_migrations_agree(app):
     """A model changed without its Alembic revision fails here."""
     with db.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), db.metadata)
+        opts = {"compare_type": True, "include_object": migrations.include_object}
+        diff = compare_metadata(MigrationContext.configure(conn, opts=opts), db.metadata)
     assert diff == []
 
 
@@ -101,3 +102,18 @@ def test_migrations_downgrade_and_upgrade_again_on_a_populated_database(app, acc
     assert {"user_account", "user_session", "account_token", "outbox_message", "throttle_counter"} <= tables
     with db.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM user_account")).scalar() == 0
+
+
+def test_revision_0005_fills_the_folded_search_columns_of_existing_rows(app, accounts):
+    from helpers import make_structure
+
+    owner = accounts.create("gerant@ecole.example", last_name="Lefèvre", first_name="Élodie")
+    make_structure(owner, "École  Saint-Œuvre")
+    db.session.remove()
+    migrations.downgrade("0003")
+    assert "designation_folded" not in {c["name"] for c in sa_inspect(db.engine).get_columns("structure")}
+    migrations.upgrade()
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT designation_folded FROM structure")).scalar() == "ecole saint-oeuvre"
+        assert conn.execute(text("SELECT last_name_folded, first_name_folded FROM user_account")).one() == (
+            "lefevre", "elodie")

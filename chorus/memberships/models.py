@@ -59,6 +59,10 @@ class Membership(db.Model):
         Index("uq_membership_open", "structure_id", "user_id", unique=True,
               sqlite_where=text("status IN ('pending', 'validated')"),
               postgresql_where=text("status IN ('pending', 'validated')")),
+        # A structure's members or pending requests, in date order (record, requests screen).
+        Index("ix_membership_structure_status_created", "structure_id", "status", "created_at", "id"),
+        # Pending requests across structures in date order, and the expiry job.
+        Index("ix_membership_status_created", "status", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -8,8 +8,10 @@ from sqlalchemy.orm import contains_eager
 from .. import clock
 from ..accounts.models import User
 from ..extensions import db
+from ..pagination import count, paginate
 from ..permissions import allowed, can
 from ..structures.models import Structure
+from ..web import page_arg
 from .models import Membership, MembershipStatus, Role
 from .services import decidable, open_memberships_of
 
@@ -24,24 +26,35 @@ def my_memberships(user) -> dict:
     return {"memberships": memberships, "today": clock.now().date()}
 
 
+# "Rattacher un utilisateur à une structure" offers a list of the manager's structures up to this size;
+# beyond, each row of "Mes structures" carries its own link (a list of thousands helps nobody).
+ATTACH_CHOICES = 100
+MEMBERS_PAGE_SIZE = 50
+
+
 def dashboard(user) -> dict:
-    pending = db.session.execute(select(func.count()).select_from(decidable(user).subquery())).scalar_one()
-    structures = db.session.execute(
-        select(Structure.id, Structure.designation).where(allowed(user, "structure.edit", Structure))
-        .order_by(func.lower(Structure.designation)).limit(500)
-    ).all()
-    return {"pending_count": pending, "managed": structures}
+    pending = count(decidable(user))
+    managed = select(Structure.id, Structure.designation).where(allowed(user, "structure.edit", Structure))
+    structures = paginate(managed.order_by(Structure.designation_folded, Structure.id), page=1,
+                          per_page=ATTACH_CHOICES, scalars=False)
+    return {"pending_count": pending, "managed": structures.items, "managed_total": structures.total}
 
 
 def structure_users(structure) -> dict | None:
-    """"Utilisateurs rattachés à la structure", for its managers, with removal checkboxes (RAT-7)."""
+    """"Utilisateurs rattachés à la structure", for its managers, with removal checkboxes (RAT-7).
+
+    One page at a time (argument `membres`): managers first, then by name; only the columns shown.
+    """
     if not can(current_user, "structure.members", structure):
         return None
-    rows = db.session.execute(
-        select(Membership).join(User, Membership.user_id == User.id).options(contains_eager(Membership.user)).where(
-            Membership.structure_id == structure.id, Membership.status == MembershipStatus.VALIDATED)
-        .order_by(case({Role.PRIMARY.value: 0, Role.SECONDARY.value: 1}, value=Membership.role, else_=2),
-                  func.lower(User.last_name), func.lower(User.first_name))
-    ).scalars().all()
-    return {"structure": structure, "members": rows, "primary": Role.PRIMARY,
+    validated = (Membership.structure_id == structure.id, Membership.status == MembershipStatus.VALIDATED)
+    total = count(select(Membership.id).where(*validated))
+    rows = select(Membership.id, Membership.role, Membership.start_date, User.first_name, User.last_name,
+                  User.login_email).join(User, Membership.user_id == User.id).where(*validated).order_by(
+        case({Role.PRIMARY.value: 0, Role.SECONDARY.value: 1}, value=Membership.role, else_=2),
+        User.last_name_folded, User.first_name_folded, Membership.id)
+    page = min(page_arg("membres"), max((total + MEMBERS_PAGE_SIZE - 1) // MEMBERS_PAGE_SIZE, 1))
+    members = paginate(rows, page=page, per_page=MEMBERS_PAGE_SIZE, scalars=False, total=total)
+    return {"structure": structure, "members": members, "primary": Role.PRIMARY,
+            "role_labels": {r.value: r.label for r in Role},
             "can_manage": can(current_user, "membership.remove", structure)}

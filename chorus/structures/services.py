@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Boolean, func, or_, select
+from sqlalchemy import Boolean, and_, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from .. import clock, events
@@ -13,9 +13,11 @@ from ..accounts.models import AccountKind, AccountStatus, User
 from ..accounts.services import find_by_login
 from ..database import transaction
 from ..extensions import db
+from ..folding import fold
 from ..history import services as history
 from ..memberships.models import Membership, MembershipStatus, Role
 from ..memberships.spaces import default_spaces
+from ..pagination import Page, paginate
 from ..permissions import Denied, allowed, can, require, require_on
 from ..plugins import hook
 from ..validation import email_problem, text_problem
@@ -231,20 +233,29 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def search(actor: User, action: str, q: str = "", *, page: int = 1, per_page: int = 20) -> tuple[list, int]:
+def _matching(q: str):
+    """The WHERE clause of a search for `q`, cheapest first.
+
+    A SIRET-shaped input (14 digits) is an exact identifier; a SIREN (9 digits) the SIRETs of its
+    establishments, by index range. Anything else matches the folded designation ("contains": a
+    trigram index on PostgreSQL) or a part of the identifier.
+    """
+    compact = q.upper().replace(" ", "")
+    if re.fullmatch(r"[0-9]{14}", compact):
+        return Structure.identifier == compact
+    if re.fullmatch(r"[0-9]{9}", compact):
+        return and_(Structure.identifier >= compact, Structure.identifier < compact + ":")  # ":" follows "9"
+    return or_(Structure.designation_folded.like(f"%{_escape_like(fold(q))}%", escape="\\"),
+               Structure.identifier.like(f"%{_escape_like(compact)}%", escape="\\"))
+
+
+def search(actor: User, action: str, q: str = "", *, page: int = 1, per_page: int = 20) -> Page:
     """Structures `actor` may `action`, matching `q` in the identifier or the designation.
 
-    The permission rules filter in SQL (no list is post-filtered); returns (one page of rows, total).
+    The permission rules filter in SQL (no list is post-filtered); returns one page and the total.
     """
     stmt = select(Structure).where(allowed(actor, action, Structure))
     q = (q or "").strip()[:200]
     if q:
-        name = f"%{_escape_like(q.lower())}%"
-        ident = f"%{_escape_like(q.upper().replace(' ', ''))}%"
-        stmt = stmt.where(or_(func.lower(Structure.designation).like(name, escape="\\"),
-                              Structure.identifier.like(ident, escape="\\")))
-    total = db.session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
-    rows = db.session.execute(
-        stmt.order_by(func.lower(Structure.designation), Structure.id).limit(per_page).offset((page - 1) * per_page)
-    ).scalars().all()
-    return rows, total
+        stmt = stmt.where(_matching(q))
+    return paginate(stmt.order_by(Structure.designation_folded, Structure.id), page=page, per_page=per_page)

@@ -5,12 +5,12 @@ from datetime import date
 
 from flask import Blueprint, abort, flash, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
 
 from ..extensions import db
 from ..forms import put_errors
 from ..history import services as history
 from ..history.models import HistoryEntry
+from ..pagination import paginate
 from ..permissions import can
 from ..plugins import hook
 from ..web import form_error, is_htmx, page_arg, redirect_to, render
@@ -143,19 +143,15 @@ def history_list(structure_id):
         "until": _parse_date(request.args.get("au")),
     }
     invalid_dates = [n for n, k in (("du", "since"), ("au", "until")) if request.args.get(n) and not filters[k]]
-    page = page_arg()
-    query = history.query(structure.id, **filters)
-    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    entries = db.session.execute(query.limit(HISTORY_PAGE_SIZE).offset((page - 1) * HISTORY_PAGE_SIZE)).scalars().all()
-    present = db.session.execute(
-        select(HistoryEntry.action).where(HistoryEntry.structure_id == structure.id).distinct()
-    ).scalars().all()
-    actions = sorted(((a, labels.get(a, a)) for a in present), key=lambda p: p[1])
+    entries = paginate(history.query(structure.id, **filters), page=page_arg(), per_page=HISTORY_PAGE_SIZE)
+    # The filter offers every action the modules declare (register_history_actions), not a
+    # SELECT DISTINCT over the structure's whole history.
+    actions = sorted(labels.items(), key=lambda p: p[1])
     comments = [history.VALIDATED, history.REFUSED, history.DEACTIVATED, history.REMOVED]
     args = {k: request.args[k] for k in ("action", "commentaire", "du", "au") if request.args.get(k)}
-    return render("history/list.html", structure=structure, entries=entries, labels=labels, actions=actions,
-                  comments=comments, filters=request.args, invalid_dates=invalid_dates, total=total, page=page,
-                  pages=max((total + HISTORY_PAGE_SIZE - 1) // HISTORY_PAGE_SIZE, 1), args=args)
+    return render("history/list.html", structure=structure, entries=entries.items, labels=labels,
+                  actions=actions, comments=comments, filters=request.args, invalid_dates=invalid_dates,
+                  total=entries.total, page=entries.page, pages=entries.pages, args=args)
 
 
 @bp.get("/structures/<id:structure_id>/historique/<id:entry_id>")

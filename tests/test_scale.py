@@ -1,0 +1,179 @@
+"""Lists at national scale: one page at a time with its count, folded searches, one role check per request."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import event, insert, select
+
+from chorus import clock
+from chorus.accounts.models import User
+from chorus.database import transaction
+from chorus.extensions import db
+from chorus.memberships.models import Membership
+from chorus.structures import services
+from helpers import make_structure, page
+
+HX = {"HX-Request": "true"}
+
+
+@pytest.fixture
+def own(logged_in):
+    return make_structure(logged_in.user, "Atelier Test")
+
+
+def many_members(structure, n, tag="membres"):
+    """n people with a validated membership of `structure`, written in bulk (names Membre00000...)."""
+    now = clock.now()
+    domain = f"@{tag}.example"
+    with transaction():
+        db.session.execute(insert(User), [
+            {"last_name": f"Membre{i:05d}", "first_name": "Agent", "login_email": f"m{i}{domain}",
+             "contact_email": f"m{i}{domain}", "phone": "", "status": "active", "kind": "person",
+             "origin": "self", "is_pigp": False, "is_admin": False, "created_at": now} for i in range(n)])
+        ids = db.session.execute(select(User.id).where(User.login_email.like(f"%{domain}"))).scalars().all()
+        db.session.execute(insert(Membership), [
+            {"user_id": uid, "structure_id": structure.id, "role": "member", "status": "validated", "comment": "",
+             "decision_reason": "", "start_date": now.date(), "created_at": now, "granted_spaces": []}
+            for uid in ids])
+
+
+def member_rows(html: str) -> list[str]:
+    return re.findall(r'id="member-\d+" aria-label="Sélectionner ([^"]+)"', html)
+
+
+# ------------------------------------------------------------------ the record of a large structure
+
+
+def test_the_record_of_a_5000_member_structure_shows_one_page_of_members_and_a_pager(logged_in, own):
+    many_members(own, 5000)
+    html = page(logged_in.get(f"/structures/{own.id}"))
+    assert "5001 utilisateurs rattachés (de 1 à 50, page 1 sur 101)" in html
+    rows = member_rows(html)
+    assert len(rows) == 49  # 50 rows, the primary manager's without a checkbox
+    assert rows[0] == "Agent Membre00000" and rows[-1] == "Agent Membre00048"
+    assert "Claire Martin" in html  # the primary manager comes first
+    assert f'href="/structures/{own.id}?membres=2#s-users"' in html
+    assert "page précédente" not in html
+
+
+def test_member_pages_follow_each_other_and_the_last_holds_the_rest(logged_in, own):
+    many_members(own, 120)  # 121 with the primary manager: pages of 50, 50, 21
+    second = page(logged_in.get(f"/structures/{own.id}?membres=2"))
+    assert "121 utilisateurs rattachés (de 51 à 100, page 2 sur 3)" in second
+    assert member_rows(second)[0] == "Agent Membre00049" and member_rows(second)[-1] == "Agent Membre00098"
+    assert f'href="/structures/{own.id}?membres=1#s-users"' in second
+    last = page(logged_in.get(f"/structures/{own.id}?membres=3"))
+    assert len(member_rows(last)) == 21 and "page suivante" not in last
+    beyond = page(logged_in.get(f"/structures/{own.id}?membres=99"))  # an old link: the last page
+    assert "(de 101 à 121, page 3 sur 3)" in beyond
+
+
+def test_a_small_structure_shows_no_pager(logged_in, own):
+    many_members(own, 3)
+    html = page(logged_in.get(f"/structures/{own.id}"))
+    assert "4 utilisateurs rattachés</caption>" in html and 'aria-label="Pagination"' not in html
+
+
+# ------------------------------------------------------------------ the dashboard
+
+
+def test_a_manager_of_many_structures_attaches_from_each_row(logged_in):
+    for n in range(101):
+        make_structure(logged_in.user, f"Structure {n:03d}")
+    html = page(logged_in.get("/gestionnaire/"))
+    assert "Vous gérez 101 structures" in html and 'id="attach-structure"' not in html
+    assert "101 structures (page 1 sur 6)" in html
+    assert html.count('aria-label="Rattacher un utilisateur à Structure') == 20
+
+
+def test_a_manager_of_few_structures_chooses_in_a_list(logged_in):
+    for name in ("Zinguerie", "Atelier"):
+        make_structure(logged_in.user, name)
+    html = page(logged_in.get("/gestionnaire/"))
+    options = re.findall(r'<option value="\d+">([^<]+)</option>', html)
+    assert options == ["Atelier", "Zinguerie"]
+
+
+# ------------------------------------------------------------------ folded searches
+
+
+@pytest.mark.parametrize("q", ["ecole", "ÉCOLE", "saint-oeuvre", "SAINT-ŒUVRE", "élémentaire", "Ecole  Elementaire"])
+def test_the_search_ignores_case_and_accents(logged_in, q):
+    make_structure(logged_in.user, "École Élémentaire Saint-Œuvre")
+    make_structure(logged_in.user, "Boulangerie")
+    html = page(logged_in.get("/gestionnaire/", query_string={"q": q}))
+    assert "1 structure pour" in html and "École Élémentaire Saint-Œuvre" in html, q
+
+
+def test_a_siret_or_siren_finds_its_structure(logged_in):
+    wanted = make_structure(logged_in.user, "Atelier Recherché")
+    make_structure(logged_in.user, "Atelier Voisin")
+    siret = wanted.identifier
+    for q in (siret, f"{siret[:3]} {siret[3:6]} {siret[6:9]} {siret[9:]}", siret[:9]):
+        html = page(logged_in.get("/gestionnaire/", query_string={"q": q}))
+        assert "1 structure pour" in html and "Atelier Recherché" in html, q
+
+
+def test_renaming_a_structure_updates_what_the_search_finds(logged_in, own):
+    services.update(logged_in.user, own, {"designation": "Forge Übel"})
+    assert "1 structure pour" in page(logged_in.get("/gestionnaire/", query_string={"q": "ubel"}))
+    assert "Aucune structure ne correspond" in page(logged_in.get("/gestionnaire/", query_string={"q": "atelier"}))
+
+
+def test_search_pages_count_every_match(logged_in):
+    for n in range(45):
+        make_structure(logged_in.user, f"Mairie {n:02d}")
+    make_structure(logged_in.user, "Boulangerie")
+    html = page(logged_in.get("/gestionnaire/", query_string={"q": "mairie", "page": 3}))
+    assert "45 structures pour « mairie » (page 3 sur 3)" in html
+    assert re.findall(r"<td>(Mairie \d+)</td>", html) == ["Mairie 40", "Mairie 41", "Mairie 42", "Mairie 43",
+                                                          "Mairie 44"]
+
+
+# ------------------------------------------------------------------ history
+
+
+def test_history_is_paged_and_offers_every_declared_action(logged_in, own):
+    for n in range(55):
+        services.update(logged_in.user, own, {"city": f"Ville {n}"})
+    html = page(logged_in.get(f"/structures/{own.id}/historique"))
+    assert "56 actions" in html and "Page 1 sur 2" in html
+    assert html.count("Voir le détail de l'action") == 50
+    # Actions from the modules' declarations, even those this structure never saw.
+    assert '<option value="membership.removed">Rattachement supprimé</option>' in html
+    second = page(logged_in.get(f"/structures/{own.id}/historique?page=2"))
+    assert second.count("Voir le détail de l'action") == 6
+    filtered = page(logged_in.get(f"/structures/{own.id}/historique?action=structure.created"))
+    assert "1 action," in filtered
+
+
+# ------------------------------------------------------------------ one role check per request
+
+
+def test_the_record_asks_the_database_for_the_managers_role_once(logged_in, own):
+    many_members(own, 3)
+    statements = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        if re.match(r"SELECT membership\.role\s+FROM membership", statement):
+            statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        html = page(logged_in.get(f"/structures/{own.id}"))
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert "Modifier la structure" in html and "Rattacher un utilisateur" in html and "Historique" in html
+    assert len(statements) == 1
+
+
+def test_a_role_changed_during_a_request_is_read_again(app, accounts, own, logged_in):
+    from chorus.memberships.queries import role_of
+    from helpers import attach
+
+    other = accounts.create("autre@atelier.example")
+    with app.test_request_context(method="POST"):  # a writing request
+        assert role_of(other, own.id) is None
+        attach(own, other, "secondary")
+        assert role_of(other, own.id) == "secondary"
