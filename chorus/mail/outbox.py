@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app
 from jinja2_fragments.flask import render_block
+from sqlalchemy import insert
 
 from .. import clock
 from ..extensions import db
@@ -21,15 +22,25 @@ def absolute_url(endpoint: str, **values) -> str:
     return f"{parts.scheme or 'http'}://{parts.netloc}{adapter.build(endpoint, values)}"
 
 
-def queue(to: str, template: str, **context) -> OutboxMessage:
-    """Render templates/mail/<template>.txt (blocks `subject` and `body`) into the outbox."""
+def render(template: str, context: dict) -> tuple[str, str]:
+    """Subject and body of templates/mail/<template>.txt (blocks `subject` and `body`)."""
     name = f"mail/{template}.txt"
     subject = " ".join(render_block(name, "subject", **context).split())
     body = render_block(name, "body", **context).strip() + "\n"
+    return subject, body
+
+
+def _message_id() -> str:
     domain = current_app.config["MAIL_FROM"].rsplit("@", 1)[-1].strip(">").strip() or "chorus.localhost"
+    return f"<{uuid.uuid4().hex}@{domain}>"
+
+
+def queue(to: str, template: str, **context) -> OutboxMessage:
+    """Render templates/mail/<template>.txt (blocks `subject` and `body`) into the outbox."""
+    subject, body = render(template, context)
     now = clock.now()
     message = OutboxMessage(
-        message_id=f"<{uuid.uuid4().hex}@{domain}>",
+        message_id=_message_id(),
         to_addr=to,
         subject=subject,
         body=body,
@@ -42,3 +53,29 @@ def queue(to: str, template: str, **context) -> OutboxMessage:
     )
     db.session.add(message)
     return message
+
+
+def queue_many(mails: list[dict]) -> int:
+    """Queue many e-mails in one INSERT, rendered later by the sender, not in the request.
+
+    Each mail is {"to": address, "template": name, "context": {...}}; the context holds plain JSON
+    values only (dicts, strings, numbers), which the template reads as it reads objects
+    (`user.first_name` is `context["user"]["first_name"]`). Returns how many were queued.
+    """
+    if not mails:
+        return 0
+    for template in {m["template"] for m in mails}:  # a misspelled name fails here, not in the sender
+        current_app.jinja_env.get_template(f"mail/{template}.txt")
+    now = clock.now()
+    db.session.execute(insert(OutboxMessage), [
+        {"message_id": _message_id(), "to_addr": m["to"], "subject": "", "body": "", "template": m["template"],
+         "context": m["context"], "status": MailStatus.PENDING, "attempts": 0, "created_at": now,
+         "next_attempt_at": now, "last_error": ""} for m in mails])
+    return len(mails)
+
+
+def rendered(message: OutboxMessage) -> tuple[str, str]:
+    """The message's subject and body: stored, or rendered now from its context."""
+    if message.context is None:
+        return message.subject, message.body
+    return render(message.template, message.context)

@@ -1,4 +1,4 @@
-"""national scale: folded search columns, composite indexes, trigram indexes on PostgreSQL
+"""national scale: folded search columns, composite indexes, trigram indexes on PostgreSQL, outbox context
 
 Revision ID: 0005
 Revises: 0003
@@ -41,6 +41,7 @@ def upgrade() -> None:
             # NOT NULL with a server default: SQLite adds it in place, no table copy.
             op.add_column(table, sa.Column(target, sa.String(length), nullable=False, server_default=""))
         _backfill(table, columns)
+    op.add_column("outbox_message", sa.Column("context", sa.JSON(), nullable=True))
     op.create_index("ix_structure_designation_folded", "structure", ["designation_folded", "id"])
     op.create_index("ix_user_account_name_folded", "user_account", ["last_name_folded", "first_name_folded", "id"])
     op.create_index("ix_membership_structure_status_created", "membership",
@@ -65,6 +66,7 @@ def downgrade() -> None:
     op.drop_index("ix_membership_structure_status_created", table_name="membership")
     op.drop_index("ix_user_account_name_folded", table_name="user_account")
     op.drop_index("ix_structure_designation_folded", table_name="structure")
+    op.execute("ALTER TABLE outbox_message DROP COLUMN context")
     for table, columns in FOLDED.items():
         for target in columns:
             # In place on both databases (SQLite >= 3.35): a batch copy could not drop the table
