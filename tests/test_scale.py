@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import event, insert, select
@@ -23,19 +24,20 @@ def own(logged_in):
 
 
 def many_members(structure, n, tag="membres"):
-    """n people with a validated membership of `structure`, written in bulk (names Membre00000...)."""
-    now = clock.now()
+    """n people with a validated membership of `structure`, written in bulk; Membre00000 joined first,
+    a minute before Membre00001, and so on."""
+    start = clock.now() - timedelta(days=30)
     domain = f"@{tag}.example"
     with transaction():
         db.session.execute(insert(User), [
             {"last_name": f"Membre{i:05d}", "first_name": "Agent", "login_email": f"m{i}{domain}",
              "contact_email": f"m{i}{domain}", "phone": "", "status": "active", "kind": "person",
-             "origin": "self", "is_pigp": False, "is_admin": False, "created_at": now} for i in range(n)])
+             "origin": "self", "is_pigp": False, "is_admin": False, "created_at": start} for i in range(n)])
         ids = db.session.execute(select(User.id).where(User.login_email.like(f"%{domain}"))).scalars().all()
         db.session.execute(insert(Membership), [
             {"user_id": uid, "structure_id": structure.id, "role": "member", "status": "validated", "comment": "",
-             "decision_reason": "", "start_date": now.date(), "created_at": now, "granted_spaces": []}
-            for uid in ids])
+             "decision_reason": "", "start_date": start.date(), "created_at": start + timedelta(minutes=i),
+             "granted_spaces": []} for i, uid in enumerate(sorted(ids))])
 
 
 def member_rows(html: str) -> list[str]:
@@ -51,8 +53,8 @@ def test_the_record_of_a_5000_member_structure_shows_one_page_of_members_and_a_p
     assert "5001 utilisateurs rattachés (de 1 à 50, page 1 sur 101)" in html
     rows = member_rows(html)
     assert len(rows) == 49  # 50 rows, the primary manager's without a checkbox
-    assert rows[0] == "Agent Membre00000" and rows[-1] == "Agent Membre00048"
-    assert "Claire Martin" in html  # the primary manager comes first
+    assert rows[0] == "Agent Membre04999" and rows[-1] == "Agent Membre04951"  # the latest first
+    assert html.index("Claire Martin") < html.index("Membre04999")  # the primary manager comes first
     assert f'href="/structures/{own.id}?membres=2#s-users"' in html
     assert "page précédente" not in html
 
@@ -61,7 +63,7 @@ def test_member_pages_follow_each_other_and_the_last_holds_the_rest(logged_in, o
     many_members(own, 120)  # 121 with the primary manager: pages of 50, 50, 21
     second = page(logged_in.get(f"/structures/{own.id}?membres=2"))
     assert "121 utilisateurs rattachés (de 51 à 100, page 2 sur 3)" in second
-    assert member_rows(second)[0] == "Agent Membre00049" and member_rows(second)[-1] == "Agent Membre00098"
+    assert member_rows(second)[0] == "Agent Membre00070" and member_rows(second)[-1] == "Agent Membre00021"
     assert f'href="/structures/{own.id}?membres=1#s-users"' in second
     last = page(logged_in.get(f"/structures/{own.id}?membres=3"))
     assert len(member_rows(last)) == 21 and "page suivante" not in last
@@ -69,10 +71,20 @@ def test_member_pages_follow_each_other_and_the_last_holds_the_rest(logged_in, o
     assert "(de 101 à 121, page 3 sur 3)" in beyond
 
 
+def test_secondary_managers_come_before_members_on_the_first_page(logged_in, accounts, own):
+    many_members(own, 60)
+    from helpers import attach
+
+    attach(own, accounts.create("adjoint@atelier.example", first_name="Zoé", last_name="Adjointe"), "secondary")
+    rows = member_rows(page(logged_in.get(f"/structures/{own.id}")))
+    assert rows[:2] == ["Zoé Adjointe", "Agent Membre00059"] and len(rows) == 49
+    assert member_rows(page(logged_in.get(f"/structures/{own.id}?membres=2")))[0] == "Agent Membre00011"
+
+
 def test_a_small_structure_shows_no_pager(logged_in, own):
     many_members(own, 3)
     html = page(logged_in.get(f"/structures/{own.id}"))
-    assert "4 utilisateurs rattachés</caption>" in html and 'aria-label="Pagination"' not in html
+    assert "4 utilisateurs rattachés : les gestionnaires, puis" in html and 'aria-label="Pagination"' not in html
 
 
 # ------------------------------------------------------------------ the dashboard
