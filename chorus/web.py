@@ -82,6 +82,17 @@ def parse_id(value) -> int | None:
     return None
 
 
+def url_pattern(endpoint: str, name: str, **values):
+    """url_for() built once for a list: a function of one id giving that row's URL.
+
+    A list of 50 rows with three links each would otherwise pay 150 route builds per page.
+    """
+    marker = str(MAX_ID)
+    base = url_for(endpoint, **values, **{name: MAX_ID})
+    head, _, tail = base.rpartition(marker)
+    return lambda value: f"{head}{int(value)}{tail}"
+
+
 def page_arg(name: str = "page") -> int:
     """The page argument of a list (`page`, or `name` when a page holds two lists), clamped to 1..MAX_PAGE."""
     value = parse_id(request.values.get(name)) or 1
@@ -230,6 +241,7 @@ def init_app(app):
 
         return {
             "slot": slot,
+            "url_pattern": url_pattern,
             "spaces": lambda: reachable_spaces(current_user),
             "nav_entries": lambda: navigation(current_user),
             "flashes": lambda: get_flashed_messages(with_categories=True),

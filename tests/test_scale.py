@@ -5,14 +5,16 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, insert, select
+from sqlalchemy import event, func, insert, select
 
 from chorus import clock
 from chorus.accounts.models import User
 from chorus.database import transaction
 from chorus.extensions import db
+from chorus.history.models import HistoryEntry
 from chorus.memberships.models import Membership
 from chorus.structures import services
+from chorus.structures.models import Structure
 from helpers import make_structure, page
 
 HX = {"HX-Request": "true"}
@@ -97,6 +99,10 @@ def test_a_manager_of_many_structures_attaches_from_each_row(logged_in):
     assert "Vous gérez 101 structures" in html and 'id="attach-structure"' not in html
     assert "101 structures (page 1 sur 6)" in html
     assert html.count('aria-label="Rattacher un utilisateur à Structure') == 20
+    first = db.session.execute(select(Structure.id).where(Structure.designation == "Structure 000")).scalar_one()
+    for link in (f"/structures/{first}", f"/structures/{first}/modifier", f"/structures/{first}/historique",
+                 f"/structures/{first}/rattacher"):
+        assert f'<a href="{link}" aria-label=' in html, link
 
 
 def test_a_manager_of_few_structures_chooses_in_a_list(logged_in):
@@ -154,6 +160,9 @@ def test_history_is_paged_and_offers_every_declared_action(logged_in, own):
     assert html.count("Voir le détail de l'action") == 50
     # Actions from the modules' declarations, even those this structure never saw.
     assert '<option value="membership.removed">Rattachement supprimé</option>' in html
+    newest = db.session.execute(select(func.max(HistoryEntry.id))).scalar_one()
+    assert f'<a href="/structures/{own.id}/historique/{newest}" aria-label="Voir le détail' in html
+    assert "<td>Claire Martin</td>" in html  # the manager who did it
     second = page(logged_in.get(f"/structures/{own.id}/historique?page=2"))
     assert second.count("Voir le détail de l'action") == 6
     filtered = page(logged_in.get(f"/structures/{own.id}/historique?action=structure.created"))

@@ -4,9 +4,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 
 from sqlalchemy import Select, select
-from sqlalchemy.orm import selectinload
 
 from .. import clock
+from ..accounts.models import User
 from ..extensions import db
 from .models import HistoryEntry
 
@@ -36,8 +36,10 @@ def record(structure_id: int, actor, action: str, *, summary: str, comment: str 
 
 def query(structure_id: int, *, action: str = "", comment: str = "", since: date | None = None,
           until: date | None = None) -> Select:
-    stmt = select(HistoryEntry).where(HistoryEntry.structure_id == structure_id).options(
-        selectinload(HistoryEntry.actor))  # the list shows each entry's manager
+    """The list's rows, newest first: only the columns it shows, the manager's name joined in."""
+    stmt = select(HistoryEntry.id, HistoryEntry.at, HistoryEntry.summary, HistoryEntry.comment,
+                  User.first_name.label("actor_first_name"), User.last_name.label("actor_last_name")).outerjoin(
+        User, HistoryEntry.actor_id == User.id).where(HistoryEntry.structure_id == structure_id)
     if action:
         stmt = stmt.where(HistoryEntry.action == action)
     if comment:

@@ -143,7 +143,8 @@ def history_list(structure_id):
         "until": _parse_date(request.args.get("au")),
     }
     invalid_dates = [n for n, k in (("du", "since"), ("au", "until")) if request.args.get(n) and not filters[k]]
-    entries = paginate(history.query(structure.id, **filters), page=page_arg(), per_page=HISTORY_PAGE_SIZE)
+    entries = paginate(history.query(structure.id, **filters), page=page_arg(), per_page=HISTORY_PAGE_SIZE,
+                       scalars=False)
     # The filter offers every action the modules declare (register_history_actions), not a
     # SELECT DISTINCT over the structure's whole history.
     actions = sorted(labels.items(), key=lambda p: p[1])
