@@ -10,7 +10,6 @@ from ..extensions import db
 from ..forms import put_errors
 from ..history import services as history
 from ..history.models import HistoryEntry
-from ..pagination import paginate
 from ..permissions import can
 from ..plugins import hook
 from ..web import form_error, is_htmx, page_arg, redirect_to, render
@@ -143,8 +142,7 @@ def history_list(structure_id):
         "until": _parse_date(request.args.get("au")),
     }
     invalid_dates = [n for n, k in (("du", "since"), ("au", "until")) if request.args.get(n) and not filters[k]]
-    entries = paginate(history.query(structure.id, **filters), page=page_arg(), per_page=HISTORY_PAGE_SIZE,
-                       scalars=False)
+    entries = history.page(structure.id, page=page_arg(), per_page=HISTORY_PAGE_SIZE, **filters)
     # The filter offers every action the modules declare (register_history_actions), not a
     # SELECT DISTINCT over the structure's whole history.
     actions = sorted(labels.items(), key=lambda p: p[1])
