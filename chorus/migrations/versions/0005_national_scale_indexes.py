@@ -46,7 +46,10 @@ def upgrade() -> None:
     op.create_index("ix_user_account_name_folded", "user_account", ["last_name_folded", "first_name_folded", "id"])
     op.create_index("ix_membership_structure_status_created", "membership",
                     ["structure_id", "status", "created_at", "id"])
+    op.create_index("ix_membership_structure_role_status_created", "membership",
+                    ["structure_id", "role", "status", "created_at", "id"])
     op.create_index("ix_membership_status_created", "membership", ["status", "created_at"])
+    op.drop_index("ix_membership_structure_id", table_name="membership")  # the composite indexes start with it
     op.create_index("ix_history_entry_structure_action", "history_entry", ["structure_id", "action", "at"])
     if postgresql:
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
@@ -62,7 +65,9 @@ def downgrade() -> None:
         op.drop_index("ix_user_account_last_name_trgm", table_name="user_account")
         op.drop_index("ix_structure_designation_trgm", table_name="structure")
     op.drop_index("ix_history_entry_structure_action", table_name="history_entry")
+    op.create_index("ix_membership_structure_id", "membership", ["structure_id"])
     op.drop_index("ix_membership_status_created", table_name="membership")
+    op.drop_index("ix_membership_structure_role_status_created", table_name="membership")
     op.drop_index("ix_membership_structure_status_created", table_name="membership")
     op.drop_index("ix_user_account_name_folded", table_name="user_account")
     op.drop_index("ix_structure_designation_folded", table_name="structure")
