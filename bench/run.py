@@ -82,22 +82,33 @@ def pages(app) -> list[tuple[str, str]]:
 
 
 def measure_pages(app, rounds: int) -> list[tuple[str, float, float]]:
+    """p50/p95 of each page; the user searches also with bench/wiring.py's search_users swapped in."""
+    import wiring
+
+    from chorus.memberships import services
+
     client = app.test_client()
     response = client.post("/connexion", data={"email": MANAGER, "password": PASSWORD})
     assert response.status_code == 303, response.status_code
-    targets = [("Route nue (texte, un SELECT)", "/bench/bare"),
-               ("Page plancher (même SELECT, gabarit)", "/bench/floor"), *pages(app)]
-    samples: dict[str, list[float]] = {label: [] for label, _ in targets}
-    for _label, url in targets:  # warm-up, and every page must answer 200
-        for _ in range(2):
-            status = client.get(url).status_code
-            assert status == 200, (url, status)
-    for _ in range(rounds):  # interleaved: a noisy second hits every page alike
-        for label, url in targets:
-            start = time.perf_counter()
-            client.get(url)
-            samples[label].append(time.perf_counter() - start)
-    return [(label, *percentiles(samples[label])) for label, _ in targets]
+    targets = [("Route nue (texte, un SELECT)", "/bench/bare", False),
+               ("Page plancher (même SELECT, gabarit)", "/bench/floor", False)]
+    for label, url in pages(app):
+        targets.append((label, url, False))
+        if "rattacher?" in url:
+            targets.append((f"{label}, proposed search_users", url, True))
+    as_wired = services.search_users
+    samples: dict[str, list[float]] = {label: [] for label, _, _ in targets}
+    try:
+        for _ in range(rounds + 2):  # the first two rounds warm up; every page must answer 200
+            for label, url, proposed in targets:  # interleaved: a noisy second hits every page alike
+                services.search_users = wiring.search_users if proposed else as_wired
+                start = time.perf_counter()
+                status = client.get(url).status_code
+                samples[label].append(time.perf_counter() - start)
+                assert status == 200, (url, status)
+    finally:
+        services.search_users = as_wired
+    return [(label, *percentiles(samples[label][2:])) for label, _, _ in targets]
 
 
 def new_requests(n: int, tag: str) -> list[int]:

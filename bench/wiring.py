@@ -1,22 +1,31 @@
-"""What `chorus.memberships.services._after_decision` should become (P5), measured here until the
-lead wires it in: the same history rows and events, the e-mails queued with one INSERT and rendered
-by the sender (`chorus.mail.outbox.queue_many`) instead of 1,000 template renderings in the request.
+"""What two functions of `chorus.memberships.services` should become (P5), measured here until the
+lead wires them in (that module is being rewritten on another branch). The benchmark swaps them in
+to report the "proposed wiring" figures; the application does not use this module.
 
-The benchmark swaps it in to report "bulk validation, proposed wiring"; the application does not use it.
+- `_after_decision`: the same history rows and events, the e-mails queued with one INSERT and
+  rendered by the sender (`chorus.mail.outbox.queue_many`), not 1,000 template renderings in the request.
+- `search_users`: the same rules (partial criteria among the people linked to the manager's
+  structures, anyone by their exact login address), but the exact address looked up alone through
+  its unique index (an OR with the partial search made the database scan every account), and the
+  partial criteria compared with the stored folded columns (accents and case ignored, no lower()
+  per row), sorted by the (last_name_folded, first_name_folded, id) index.
 """
 from __future__ import annotations
 
 from sqlalchemy import insert, select, update
 
 from chorus import events
-from chorus.accounts.models import User
+from chorus.accounts.models import AccountKind, AccountStatus, User
 from chorus.extensions import db
+from chorus.folding import fold
 from chorus.history import services as history
 from chorus.history.models import HistoryEntry
 from chorus.mail.outbox import absolute_url, queue_many
 from chorus.memberships.models import Membership, Role
-from chorus.memberships.services import _chunks, _snapshot
+from chorus.memberships.queries import managed_structure_ids
+from chorus.memberships.services import MembershipError, _chunks, _snapshot
 from chorus.memberships.spaces import default_spaces
+from chorus.permissions import Denied, can
 from chorus.structures.models import Structure
 
 
@@ -58,3 +67,34 @@ def after_decision(actor, ids, accept, reason, now) -> None:
         db.session.execute(update(Membership), grants)
     db.session.execute(insert(HistoryEntry), entries)
     queue_many(mails)
+
+
+def _contains(column, value: str):
+    escaped = fold(value).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return column.like(f"%{escaped}%", escape="\\")
+
+
+def search_users(actor, *, last_name: str = "", first_name: str = "", email: str = "", limit: int = 50):
+    criteria = [c.strip() for c in (last_name, first_name, email)]
+    if not any(criteria):
+        raise MembershipError("Saisissez au moins un critère de recherche.")
+    if not can(actor, "membership.search_users"):
+        raise Denied()
+    attachable = (User.kind == AccountKind.PERSON, User.status.in_([AccountStatus.ACTIVE, AccountStatus.PENDING]))
+    found = []
+    if criteria[2] and not any(criteria[:2]):  # anyone, by their exact login address: the unique index
+        found = db.session.execute(select(User).where(User.login_email == criteria[2].lower(), *attachable)
+                                   ).scalars().all()
+    # Driven from the memberships of the manager's structures (index on structure_id), never from
+    # the 500,000 accounts: a correlated EXISTS let the database walk every account in name order.
+    linked = User.id.in_(select(Membership.user_id).where(Membership.structure_id.in_(managed_structure_ids(actor))))
+    partial = [linked, *attachable]
+    for column, value in ((User.last_name_folded, criteria[0]), (User.first_name_folded, criteria[1]),
+                          (User.login_email, criteria[2].lower())):
+        if value:
+            partial.append(_contains(column, value))
+    found += db.session.execute(
+        select(User).where(*partial, User.id.notin_([u.id for u in found]))
+        .order_by(User.last_name_folded, User.first_name_folded, User.id).limit(limit)
+    ).scalars().all()
+    return sorted(found, key=lambda u: (u.last_name_folded, u.first_name_folded, u.id))[:limit]
