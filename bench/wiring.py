@@ -65,7 +65,7 @@ def after_decision(actor, ids, accept, reason, now) -> None:
                     user_id=user.id, structure_id=structure.id, role=str(m.role), default_spaces=spaces)
     if grants:
         db.session.execute(update(Membership), grants)
-    db.session.execute(insert(HistoryEntry), entries)
+    db.session.execute(insert(HistoryEntry.__table__), entries)  # Core executemany, no ORM bulk bookkeeping
     queue_many(mails)
 
 

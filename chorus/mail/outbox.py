@@ -30,9 +30,12 @@ def render(template: str, context: dict) -> tuple[str, str]:
     return subject, body
 
 
-def _message_id() -> str:
-    domain = current_app.config["MAIL_FROM"].rsplit("@", 1)[-1].strip(">").strip() or "chorus.localhost"
-    return f"<{uuid.uuid4().hex}@{domain}>"
+def _domain() -> str:
+    return current_app.config["MAIL_FROM"].rsplit("@", 1)[-1].strip(">").strip() or "chorus.localhost"
+
+
+def _message_id(domain: str | None = None) -> str:
+    return f"<{uuid.uuid4().hex}@{domain or _domain()}>"
 
 
 def queue(to: str, template: str, **context) -> OutboxMessage:
@@ -66,9 +69,11 @@ def queue_many(mails: list[dict]) -> int:
         return 0
     for template in {m["template"] for m in mails}:  # a misspelled name fails here, not in the sender
         current_app.jinja_env.get_template(f"mail/{template}.txt")
+    domain = _domain()
     now = clock.now()
-    db.session.execute(insert(OutboxMessage), [
-        {"message_id": _message_id(), "to_addr": m["to"], "subject": "", "body": "", "template": m["template"],
+    # The table's INSERT (Core), not the ORM's bulk path: one executemany, no per-row ORM bookkeeping.
+    db.session.execute(insert(OutboxMessage.__table__), [
+        {"message_id": _message_id(domain), "to_addr": m["to"], "subject": "", "body": "", "template": m["template"],
          "context": m["context"], "status": MailStatus.PENDING, "attempts": 0, "created_at": now,
          "next_attempt_at": now, "last_error": ""} for m in mails])
     return len(mails)
