@@ -26,7 +26,6 @@ sys.path.insert(0, str(ROOT))
 
 from chorus import create_app, migrations  # noqa: E402
 from chorus.extensions import db  # noqa: E402
-from chorus.folding import fold  # noqa: E402
 from chorus.structures.identifiers import make_siret  # noqa: E402
 
 PASSWORD = "benchmark-chorus-2026"
@@ -134,6 +133,8 @@ HISTORY_COLUMNS = ["structure_id", "at", "actor_id", "action", "comment", "summa
 
 
 def generate(url: str, scale: float, seed: int = 2026) -> dict:
+    from chorus.folding import fold
+
     rnd = random.Random(seed)
     n_structures, n_users = int(150_000 * scale), int(500_000 * scale)
     n_memberships, n_pending, n_history = int(1_000_000 * scale), int(20_000 * scale), int(2_000_000 * scale)

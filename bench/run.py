@@ -81,11 +81,12 @@ def pages(app) -> list[tuple[str, str]]:
     ]
 
 
-def measure_pages(app, rounds: int) -> list[tuple[str, float, float]]:
+def measure_pages(app, rounds: int, before: bool = False) -> list[tuple[str, float, float]]:
     """p50/p95 of each page; the user searches also with bench/wiring.py's search_users swapped in."""
-    import wiring
-
     from chorus.memberships import services
+
+    if not before:
+        import wiring
 
     client = app.test_client()
     response = client.post("/connexion", data={"email": MANAGER, "password": PASSWORD})
@@ -94,7 +95,7 @@ def measure_pages(app, rounds: int) -> list[tuple[str, float, float]]:
                ("Page plancher (même SELECT, gabarit)", "/bench/floor", False)]
     for label, url in pages(app):
         targets.append((label, url, False))
-        if "rattacher?" in url:
+        if "rattacher?" in url and not before:
             targets.append((f"{label}, proposed search_users", url, True))
     as_wired = services.search_users
     samples: dict[str, list[float]] = {label: [] for label, _, _ in targets}
@@ -295,7 +296,8 @@ def run_target(name: str, url: str, args) -> list[str]:
                       "EXTRA_PLUGINS": [BenchPlugin()]})
     app.test_client_class = CSRFClient
     with app.app_context():
-        migrations.upgrade()
+        if not args.before:
+            migrations.upgrade()
         sizes = {m.__tablename__: db.session.execute(select(func.count()).select_from(m)).scalar_one()
                  for m in (Structure, User, Membership)}
         from chorus.history.models import HistoryEntry
@@ -308,14 +310,14 @@ def run_target(name: str, url: str, args) -> list[str]:
              f"{sizes['membership']:,} memberships ({pending:,} pending), {sizes['history_entry']:,} history rows.",
              "", f"Server time per request, {args.rounds} interleaved rounds (Flask test client, in process):", "",
              "| page | p50 ms | p95 ms | p50 / floor p50 | p95 / floor p95 |", "|---|---:|---:|---:|---:|"]
-    rows = measure_pages(app, args.rounds)
+    rows = measure_pages(app, args.rounds, args.before)
     floor50, floor95 = rows[1][1], rows[1][2]
     for label, p50, p95 in rows:
         lines.append(f"| {label} | {p50 * 1000:.1f} | {p95 * 1000:.1f} | {p50 / floor50:.2f} | {p95 / floor95:.2f} |")
     print("\n".join(lines), flush=True)
     bulk = []
     for label, proposed in (("as wired today (mails rendered in the request)", False),
-                            ("proposed wiring, bench/wiring.py (queue_many)", True)):
+                            ("proposed wiring, bench/wiring.py (queue_many)", True))[:1 if args.before else 2]:
         p50, p95 = measure_bulk(app, args.bulk_rounds, proposed)
         bulk.append(f"| bulk validation of 1,000 requests, {label} | {p50 * 1000:.0f} | {p95 * 1000:.0f} |")
     lines += ["", f"Bulk validation ({args.bulk_rounds} rounds, 1,000 new requests each, POST without htmx):", "",
@@ -342,6 +344,9 @@ def main():
     parser.add_argument("--bulk-rounds", type=int, default=3)
     parser.add_argument("--load-seconds", type=float, default=20, help="0 skips the gunicorn load")
     parser.add_argument("--report", help="also write the figures (markdown) to this file")
+    parser.add_argument("--before", action="store_true",
+                        help="measure a checkout from before P5 (run this file from its bench/ folder, on a data set "
+                             "downgraded to revision 0003): no migration, no proposed wiring")
     args = parser.parse_args()
     out = [f"## Run of {datetime.now(UTC):%Y-%m-%d %H:%M} UTC", "", machine(), ""]
     print("\n".join(out), flush=True)
