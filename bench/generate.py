@@ -7,8 +7,9 @@ At scale 1: 150,000 structures, 500,000 users, 1,000,000 memberships of which 20
 2,000,000 history rows; realistic French names (accents included) and valid SIRETs. Whatever the
 scale, structure 1 ("Mairie de Bordeaux") has 5,000 members and 1,000 pending requests. Accounts
 the benchmark logs in with (password PASSWORD below):
-- gestionnaire@bench.example: primary manager of structure 1 and of structures 2..50 and 59;
-- client1..8@bench.example: secondary managers of structure 1, primary managers of 51..58.
+- gestionnaire@bench.example: primary manager of structure 1 and of structures 2..50;
+- client1..8@bench.example: secondary managers of structure 1, primary managers of 51..58;
+- masse@bench.example: primary manager of structure 59, where the runner adds the requests it validates.
 Rows are written in bulk (executemany on SQLite, COPY on PostgreSQL), never through the services.
 """
 from __future__ import annotations
@@ -30,6 +31,7 @@ from chorus.structures.identifiers import make_siret  # noqa: E402
 
 PASSWORD = "benchmark-chorus-2026"
 MANAGER = "gestionnaire@bench.example"
+BULK_MANAGER = "masse@bench.example"  # validates the runner's bulk requests: MANAGER's searches stay put
 CLIENTS = 8
 BIG, BIG_MEMBERS, BIG_PENDING = 1, 5000, 1000
 BULK_STRUCTURE = 59  # the runner adds its 1,000 requests to validate here
@@ -162,14 +164,16 @@ def generate(url: str, scale: float, seed: int = 2026) -> dict:
                     last, first, email = "Gestionnaire", "Benoît", MANAGER
                 elif uid <= 1 + CLIENTS:
                     last, first, email = f"Client{uid - 1}", "Éloïse", f"client{uid - 1}@bench.example"
+                elif uid == 2 + CLIENTS:
+                    last, first, email = "Masse", "Agnès", BULK_MANAGER
                 else:
                     last, first = rnd.choice(LAST_NAMES), rnd.choice(FIRST_NAMES)
                     email = f"{fold(first).replace(' ', '')}.{fold(last).replace(' ', '')}.{uid}@exemple.fr"
                 created = past(1500)
-                status = "active" if uid <= 1 + CLIENTS or rnd.random() < 0.9 else rnd.choice(["pending",
+                status = "active" if uid <= 2 + CLIENTS or rnd.random() < 0.9 else rnd.choice(["pending",
                                                                                                "deactivated"])
                 yield (uid, last, first, fold(last), fold(first), email, email, "", status, "person", "self",
-                       False, False, password_hash if uid <= 1 + CLIENTS else None, created,
+                       False, False, password_hash if uid <= 2 + CLIENTS else None, created,
                        created if status == "active" else None, created if status == "deactivated" else None)
 
         t = time.perf_counter()
@@ -204,7 +208,7 @@ def generate(url: str, scale: float, seed: int = 2026) -> dict:
 
         # ---------------------------------------------------------- memberships
         open_pairs: set[tuple[int, int]] = set()
-        regular = range(2 + CLIENTS + BIG_MEMBERS + BIG_PENDING, n_users + 1)  # users with no bench role
+        regular = range(3 + CLIENTS + BIG_MEMBERS + BIG_PENDING, n_users + 1)  # users with no bench role
 
         def membership(uid, sid, role, status, created):
             decided = status != "pending"
@@ -216,8 +220,10 @@ def generate(url: str, scale: float, seed: int = 2026) -> dict:
         def memberships():
             n = 0
             for sid in range(1, n_structures + 1):  # one primary manager each
-                if sid <= 50 or sid == BULK_STRUCTURE:
+                if sid <= 50:
                     uid = 1
+                elif sid == BULK_STRUCTURE:
+                    uid = 2 + CLIENTS
                 elif sid <= 50 + CLIENTS:
                     uid = 1 + (sid - 50)
                 else:
@@ -229,7 +235,7 @@ def generate(url: str, scale: float, seed: int = 2026) -> dict:
                 open_pairs.add((2 + c, BIG))
                 yield membership(2 + c, BIG, "secondary", "validated", past(1000))
                 n += 1
-            first = 2 + CLIENTS
+            first = 3 + CLIENTS
             for uid in range(first, first + BIG_MEMBERS):
                 open_pairs.add((uid, BIG))
                 yield membership(uid, BIG, "secondary" if uid % 500 == 0 else "member", "validated", past(1000))

@@ -38,7 +38,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path[:0] = [str(ROOT), str(HERE), str(ROOT / "tests")]
 
-from generate import BIG, BULK_STRUCTURE, CLIENTS, MANAGER, PASSWORD  # noqa: E402
+from generate import BIG, BULK_MANAGER, BULK_STRUCTURE, CLIENTS, MANAGER, PASSWORD  # noqa: E402
 from plugin import BenchPlugin  # noqa: E402
 from sqlalchemy import func, insert, select  # noqa: E402
 
@@ -133,7 +133,7 @@ def measure_bulk(app, rounds: int, proposed: bool) -> tuple[float, float]:
     from chorus.memberships import services
 
     client = app.test_client()
-    client.post("/connexion", data={"email": MANAGER, "password": PASSWORD})
+    assert client.post("/connexion", data={"email": BULK_MANAGER, "password": PASSWORD}).status_code == 303
     original = services._after_decision
     if proposed:
         from wiring import after_decision
