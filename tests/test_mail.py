@@ -637,3 +637,13 @@ def test_a_rolled_back_bulk_queues_nothing_and_a_misspelled_template_fails_at_on
     with pytest.raises(TemplateNotFound), transaction():
         mail_outbox.queue_many([{"to": "a@mairie.example", "template": "membership_valdated", "context": {}}])
     assert stored() == []
+
+
+def test_administrators_read_the_subject_of_a_bulk_mail_not_yet_rendered(mail_app, admin_and_agent):
+    admin, _ = admin_and_agent
+    with transaction():
+        mail_outbox.queue_many([{"to": "agent7@mairie.example", "template": "membership_validated",
+                                 "context": bulk_context("Agent")}])
+    html = admin.get("/administration/courriels?statut=pending").get_data(as_text=True)
+    assert "agent7@mairie.example" in html
+    assert "Chorus : votre rattachement à Mairie de Vannes est validé" in html
