@@ -627,8 +627,8 @@ def test_a_bulk_mail_retried_after_a_refusal_sends_the_same_text(mail_app, smtp_
     assert len({a[0] for a in smtp_up.handler.attempts}) == 1  # one Message-ID across attempts
 
 
-def test_a_rolled_back_bulk_queues_nothing_and_a_misspelled_template_fails_at_once(mail_app):
-    from jinja2 import TemplateNotFound
+def test_a_rolled_back_bulk_queues_nothing_and_a_wrong_template_or_context_fails_at_once(mail_app):
+    from jinja2 import TemplateNotFound, UndefinedError
 
     with pytest.raises(RuntimeError), transaction():
         mail_outbox.queue_many([{"to": "a@mairie.example", "template": "membership_validated",
@@ -636,6 +636,11 @@ def test_a_rolled_back_bulk_queues_nothing_and_a_misspelled_template_fails_at_on
         raise RuntimeError("the action failed")
     with pytest.raises(TemplateNotFound), transaction():
         mail_outbox.queue_many([{"to": "a@mairie.example", "template": "membership_valdated", "context": {}}])
+    incomplete = bulk_context("A")
+    del incomplete["structure"]["identifier"]
+    with pytest.raises(UndefinedError), transaction():  # a field the template reads is missing
+        mail_outbox.queue_many([{"to": "a@mairie.example", "template": "membership_validated",
+                                 "context": incomplete}])
     assert stored() == []
 
 
