@@ -198,3 +198,27 @@ def test_a_role_changed_during_a_request_is_read_again(app, accounts, own, logge
         assert role_of(other, own.id) is None
         attach(own, other, "secondary")
         assert role_of(other, own.id) == "secondary"
+
+
+# ------------------------------------------------------------------ folded copies kept right by every writer
+
+
+def test_folded_names_follow_every_way_of_writing_an_account(app, accounts, own):
+    from chorus.accounts.services import update_profile
+
+    user = accounts.create("agent@ville.example", last_name="Lefèvre", first_name="Œdipe")
+    assert (user.last_name_folded, user.first_name_folded) == ("lefevre", "oedipe")
+    update_profile(user, user, last_name="DUPRÉ-ÇA", first_name="Élise", contact_email="agent@ville.example",
+                   phone="")
+    db.session.expire_all()
+    assert (user.last_name_folded, user.first_name_folded) == ("dupre-ca", "elise")
+    many_members(own, 2, tag="bulk")  # a Core bulk INSERT, as importers and the benchmark write
+    folded = db.session.execute(select(User.last_name_folded).where(User.login_email.like("%@bulk.example"))
+                                ).scalars().all()
+    assert sorted(folded) == ["membre00000", "membre00001"]
+
+
+def test_renamed_structures_keep_their_folded_designation(app, logged_in, own):
+    services.update(logged_in.user, own, {"designation": "Œuvres Sociales de Saint-Étienne"})
+    db.session.expire_all()
+    assert db.session.get(Structure, own.id).designation_folded == "oeuvres sociales de saint-etienne"
