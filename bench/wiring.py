@@ -12,10 +12,11 @@ to report the "proposed wiring" figures; the application does not use this modul
 """
 from __future__ import annotations
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 
 from chorus import events
 from chorus.accounts.models import AccountKind, AccountStatus, User
+from chorus.database import bulk_insert
 from chorus.extensions import db
 from chorus.folding import fold
 from chorus.history import services as history
@@ -63,9 +64,14 @@ def after_decision(actor, ids, accept, reason, now) -> None:
         mails.append(decision_mail(user, structure, m, reason, link, accept))
         events.emit("membership.validated" if accept else "membership.refused", actor=actor, membership_id=m.id,
                     user_id=user.id, structure_id=structure.id, role=str(m.role), default_spaces=spaces)
-    if grants:
-        db.session.execute(update(Membership), grants)
-    db.session.execute(insert(HistoryEntry.__table__), entries)  # Core executemany, no ORM bulk bookkeeping
+    # One UPDATE per distinct set of granted spaces (usually one or two), not one per membership.
+    by_spaces: dict[tuple, list[int]] = {}
+    for grant in grants:
+        by_spaces.setdefault(tuple(grant["granted_spaces"]), []).append(grant["id"])
+    for spaces, granted_ids in by_spaces.items():
+        for chunk in _chunks(granted_ids, 500):
+            db.session.execute(update(Membership).where(Membership.id.in_(chunk)).values(granted_spaces=list(spaces)))
+    bulk_insert(HistoryEntry.__table__, entries)  # COPY on PostgreSQL, multi-row INSERT on SQLite
     queue_many(mails)
 
 

@@ -8,9 +8,9 @@ from flask import current_app
 from jinja2 import StrictUndefined
 from jinja2_fragments import render_block as jinja_render_block
 from jinja2_fragments.flask import render_block
-from sqlalchemy import insert
 
 from .. import clock
+from ..database import bulk_insert
 from ..extensions import db
 from .models import MailStatus, OutboxMessage
 
@@ -73,7 +73,7 @@ def _check_contexts(mails: list[dict]) -> None:
 
 
 def queue_many(mails: list[dict]) -> int:
-    """Queue many e-mails in one INSERT, rendered later by the sender, not in the request.
+    """Queue many e-mails in one statement (COPY or a multi-row INSERT), rendered later by the sender.
 
     Each mail is {"to": address, "template": name, "context": {...}}; the context holds plain JSON
     values only (dicts, strings, numbers), which the template reads as it reads objects
@@ -84,11 +84,10 @@ def queue_many(mails: list[dict]) -> int:
     _check_contexts(mails)
     domain = _domain()
     now = clock.now()
-    # The table's INSERT (Core), not the ORM's bulk path: one executemany, no per-row ORM bookkeeping.
-    db.session.execute(insert(OutboxMessage.__table__), [
+    bulk_insert(OutboxMessage.__table__, [
         {"message_id": _message_id(domain), "to_addr": m["to"], "subject": "", "body": "", "template": m["template"],
-         "context": m["context"], "status": MailStatus.PENDING, "attempts": 0, "created_at": now,
-         "next_attempt_at": now, "last_error": ""} for m in mails])
+         "context": m["context"], "status": MailStatus.PENDING.value, "attempts": 0, "created_at": now,
+         "next_attempt_at": now, "sent_at": None, "last_error": ""} for m in mails])
     return len(mails)
 
 
