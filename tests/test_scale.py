@@ -222,3 +222,20 @@ def test_renamed_structures_keep_their_folded_designation(app, logged_in, own):
     services.update(logged_in.user, own, {"designation": "Œuvres Sociales de Saint-Étienne"})
     db.session.expire_all()
     assert db.session.get(Structure, own.id).designation_folded == "oeuvres sociales de saint-etienne"
+
+
+@pytest.mark.parametrize("q,found", [("de", 1), ('"ecole', 0), ("é d'ar", 1), ("c*", 0), ("arts AND", 0)])
+def test_short_or_odd_searches_are_taken_literally(logged_in, q, found):
+    make_structure(logged_in.user, "École d'Arts de Lorient")
+    make_structure(logged_in.user, "Boulangerie")
+    response = logged_in.get("/gestionnaire/", query_string={"q": q})
+    assert response.status_code == 200
+    assert ("1 structure pour" in page(response)) == bool(found), q
+
+
+def test_a_letters_only_identifier_is_found_whole(logged_in):
+    from chorus.structures.services import StructureData, create_private
+
+    create_private(logged_in.user, StructureData("AUTRE", "ABC-LETTRES", "Société Sans Chiffres", "1 rue Test"))
+    assert "1 structure pour" in page(logged_in.get("/gestionnaire/", query_string={"q": "abc-lettres"}))
+    assert "1 structure pour" in page(logged_in.get("/gestionnaire/", query_string={"q": "sans chiffres"}))

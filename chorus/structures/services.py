@@ -5,13 +5,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Boolean, and_, or_, select
+from sqlalchemy import Boolean, Integer, and_, column, or_, select, text
 from sqlalchemy.exc import IntegrityError
 
 from .. import clock, events
 from ..accounts.models import AccountKind, AccountStatus, User
 from ..accounts.services import find_by_login
-from ..database import transaction
+from ..database import is_sqlite, transaction
 from ..extensions import db
 from ..folding import fold
 from ..history import services as history
@@ -237,16 +237,31 @@ def _matching(q: str):
     """The WHERE clause of a search for `q`, cheapest first.
 
     A SIRET-shaped input (14 digits) is an exact identifier; a SIREN (9 digits) the SIRETs of its
-    establishments, by index range. Anything else matches the folded designation ("contains": a
-    trigram index on PostgreSQL) or a part of the identifier.
+    establishments, by index range. Anything else matches the folded designation ("contains":
+    trigram indexes on both databases) or a part of the identifier (a whole one when `q` holds no digit).
     """
     compact = q.upper().replace(" ", "")
     if re.fullmatch(r"[0-9]{14}", compact):
         return Structure.identifier == compact
     if re.fullmatch(r"[0-9]{9}", compact):
         return and_(Structure.identifier >= compact, Structure.identifier < compact + ":")  # ":" follows "9"
-    return or_(Structure.designation_folded.like(f"%{_escape_like(fold(q))}%", escape="\\"),
-               Structure.identifier.like(f"%{_escape_like(compact)}%", escape="\\"))
+    if not re.search(r"[0-9]", compact):
+        # Letters only: the designation, or a whole identifier of a type that may hold letters only,
+        # through the unique index; a "contains" over every identifier would read them all.
+        lettered = (IdentifierType.HORS_UE.value, IdentifierType.PARTICULIER.value, IdentifierType.AUTRE.value)
+        return or_(_designation_contains(fold(q)),
+                   and_(Structure.identifier_type.in_(lettered), Structure.identifier == compact))
+    return or_(_designation_contains(fold(q)), Structure.identifier.like(f"%{_escape_like(compact)}%", escape="\\"))
+
+
+def _designation_contains(folded: str):
+    """The folded designation contains `folded`: through SQLite's FTS5 trigram table (revision 0005)
+    from three characters on, through the pg_trgm index of the LIKE on PostgreSQL."""
+    if len(folded) >= 3 and is_sqlite():
+        phrase = '"' + folded.replace('"', '""') + '"'  # an FTS5 string: every character taken literally
+        return Structure.id.in_(text("SELECT rowid FROM structure_search WHERE structure_search MATCH :phrase")
+                                .bindparams(phrase=phrase).columns(column("rowid", Integer)))
+    return Structure.designation_folded.like(f"%{_escape_like(folded)}%", escape="\\")
 
 
 def search(actor: User, action: str, q: str = "", *, page: int = 1, per_page: int = 20) -> Page:

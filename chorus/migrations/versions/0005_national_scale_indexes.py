@@ -34,6 +34,36 @@ def _backfill(table: str, columns: dict) -> None:
         last = rows[-1][0]
 
 
+# SQLite's "contains" index: an FTS5 trigram table over the folded designation, kept in step with
+# `structure` by triggers. A later revision that copies `structure` (batch mode) drops these
+# triggers with the old table: it must call this function again, as 0002's history triggers are.
+SQLITE_STRUCTURE_SEARCH = [
+    "CREATE VIRTUAL TABLE structure_search USING fts5(designation_folded, content='structure', "
+    "content_rowid='id', tokenize='trigram')",
+    "INSERT INTO structure_search(structure_search) VALUES ('rebuild')",
+    "CREATE TRIGGER structure_search_insert AFTER INSERT ON structure BEGIN "
+    "INSERT INTO structure_search(rowid, designation_folded) VALUES (new.id, new.designation_folded); END",
+    "CREATE TRIGGER structure_search_delete AFTER DELETE ON structure BEGIN "
+    "INSERT INTO structure_search(structure_search, rowid, designation_folded) "
+    "VALUES ('delete', old.id, old.designation_folded); END",
+    "CREATE TRIGGER structure_search_update AFTER UPDATE OF designation_folded ON structure BEGIN "
+    "INSERT INTO structure_search(structure_search, rowid, designation_folded) "
+    "VALUES ('delete', old.id, old.designation_folded); "
+    "INSERT INTO structure_search(rowid, designation_folded) VALUES (new.id, new.designation_folded); END",
+]
+
+
+def create_sqlite_structure_search() -> None:
+    for statement in SQLITE_STRUCTURE_SEARCH:
+        op.execute(statement)
+
+
+def drop_sqlite_structure_search() -> None:
+    for trigger in ("insert", "delete", "update"):
+        op.execute(f"DROP TRIGGER IF EXISTS structure_search_{trigger}")
+    op.execute("DROP TABLE IF EXISTS structure_search")
+
+
 def upgrade() -> None:
     postgresql = op.get_bind().dialect.name == "postgresql"
     for table, columns in FOLDED.items():
@@ -57,6 +87,8 @@ def upgrade() -> None:
                         postgresql_using="gin", postgresql_ops={"designation_folded": "gin_trgm_ops"})
         op.create_index("ix_user_account_last_name_trgm", "user_account", ["last_name_folded"],
                         postgresql_using="gin", postgresql_ops={"last_name_folded": "gin_trgm_ops"})
+    else:
+        create_sqlite_structure_search()
     op.execute("ANALYZE")  # let the planners know the new indexes' selectivity
 
 
@@ -64,6 +96,8 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.drop_index("ix_user_account_last_name_trgm", table_name="user_account")
         op.drop_index("ix_structure_designation_trgm", table_name="structure")
+    else:
+        drop_sqlite_structure_search()
     op.drop_index("ix_history_entry_structure_action", table_name="history_entry")
     op.create_index("ix_membership_structure_id", "membership", ["structure_id"])
     op.drop_index("ix_membership_status_created", table_name="membership")
