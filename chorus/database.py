@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from flask import has_request_context, request
-from sqlalchemy import DateTime, event
+from sqlalchemy import DateTime, event, insert
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
@@ -149,6 +149,33 @@ def reading():
     finally:
         session.rollback()
         begin_statement.reset(token)
+
+
+def bulk_insert(table, rows: list[dict]) -> int:
+    """Insert many complete rows (every column the table needs; no Python-side defaults are applied)
+    in the current transaction: COPY on PostgreSQL, multi-row INSERT ... VALUES elsewhere.
+
+    On PostgreSQL, an executemany is one statement per row in psycopg's pipeline, and a multi-row
+    INSERT of 1,000 rows spends its time in the driver's parsing of 10,000 placeholders; COPY does
+    neither. Values go through the columns' bind processing (UTC datetimes, JSON) as with insert().
+    """
+    if not rows:
+        return 0
+    connection = db.session.connection()
+    if connection.dialect.name != "postgresql":
+        primary_key = list(table.primary_key.columns)[0]
+        # RETURNING makes SQLAlchemy batch the rows into multi-row INSERT ... VALUES statements.
+        connection.execute(insert(table).returning(primary_key), rows)
+        return len(rows)
+    columns = list(rows[0])
+    processors = [table.c[name].type._cached_bind_processor(connection.dialect) for name in columns]
+    cursor = connection.connection.driver_connection.cursor()
+    with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([process(row[name]) if process else row[name]
+                            for process, name in zip(processors, columns, strict=True)])
+    cursor.close()
+    return len(rows)
 
 
 def upsert(model, values: dict, index_elements: list[str], set_: dict):

@@ -60,15 +60,21 @@ def cells(cols: list[Column], ids: list[int]) -> dict[str, dict]:
     return {c.key: (c.values(list(ids)) if ids else {}) for c in cols}
 
 
-def apply_filters(stmt, flts: list[Filter], args) -> tuple:
-    """`stmt` narrowed by the criteria given in `args` (a request's values); returns (stmt, {name: value})."""
-    active = {}
+def criteria(flts: list[Filter], args) -> tuple[list, dict]:
+    """The SQL clauses of the criteria given in `args` (a request's values), and {name: value} of those given."""
+    clauses, active = [], {}
     for f in flts:
         value = (args.get(f.name) or "").strip()[:MAX_FILTER_LENGTH]
         if not value or (f.choices and value not in {v for v, _ in f.choices}):
             continue
         clause = f.clause(value)
         if clause is not None:
-            stmt = stmt.where(clause)
+            clauses.append(clause)
             active[f.name] = value
-    return stmt, active
+    return clauses, active
+
+
+def apply_filters(stmt, flts: list[Filter], args) -> tuple:
+    """`stmt` narrowed by the criteria given in `args` (a request's values); returns (stmt, {name: value})."""
+    clauses, active = criteria(flts, args)
+    return (stmt.where(*clauses) if clauses else stmt), active

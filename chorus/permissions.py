@@ -54,7 +54,13 @@ def require_on(actor, action: str, obj, *, visible_with: str) -> None:
 
 
 def allowed(actor, action: str, model) -> ColumnElement:
-    """A WHERE clause on `model` keeping exactly the rows `actor` may `action`."""
+    """A WHERE clause on `model` keeping exactly the rows `actor` may `action` (built once per request)."""
+    from .request_cache import cached
+
+    return cached(("allowed", getattr(actor, "id", None), action, model), lambda: _allowed(actor, action, model))
+
+
+def _allowed(actor, action: str, model) -> ColumnElement:
     rules = [r for r in hook().permission_filter(actor=actor, action=action, model=model) if r]
     allows = [r.allow for r in rules if r.allow is not None]
     denies = [r.deny for r in rules if r.deny is not None]

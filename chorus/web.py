@@ -88,9 +88,20 @@ def parse_id(value) -> int | None:
     return None
 
 
-def page_arg() -> int:
-    """The `page` argument of a list, clamped to 1..MAX_PAGE."""
-    value = parse_id(request.values.get("page")) or 1
+def url_pattern(endpoint: str, name: str, **values):
+    """url_for() built once for a list: a function of one id giving that row's URL.
+
+    A list of 50 rows with three links each would otherwise pay 150 route builds per page.
+    """
+    marker = str(MAX_ID)
+    base = url_for(endpoint, **values, **{name: MAX_ID})
+    head, _, tail = base.rpartition(marker)
+    return lambda value: f"{head}{int(value)}{tail}"
+
+
+def page_arg(name: str = "page") -> int:
+    """The page argument of a list (`page`, or `name` when a page holds two lists), clamped to 1..MAX_PAGE."""
+    value = parse_id(request.values.get(name)) or 1
     return min(value, MAX_PAGE)
 
 
@@ -317,6 +328,7 @@ def init_app(app):
         return {
             "slot": slot,
             "country_name": country_name,
+            "url_pattern": url_pattern,
             "spaces": lambda: reachable_spaces(current_user),
             "current_space": current,
             "nav_entries": lambda: navigation(current_user),

@@ -83,6 +83,19 @@ def fresh():
     db.session.rollback()
 
 
+def _as_sent(message):
+    """A mail queued in bulk (rendered by the sender) reads here as it will be sent."""
+    from types import SimpleNamespace
+
+    from chorus.mail.outbox import rendered
+
+    if message.context is None:
+        return message
+    values = {c.key: getattr(message, c.key) for c in message.__table__.columns}
+    values["subject"], values["body"] = rendered(message)
+    return SimpleNamespace(**values)
+
+
 class Outbox:
     """The e-mails written to the outbox, as a user would read them."""
 
@@ -93,7 +106,7 @@ class Outbox:
         query = db.select(OutboxMessage).order_by(OutboxMessage.id)
         if to:
             query = query.where(OutboxMessage.to_addr == to)
-        return db.session.execute(query).scalars().all()
+        return [_as_sent(m) for m in db.session.execute(query).scalars().all()]
 
     def last(self, to=None):
         messages = self.all(to)

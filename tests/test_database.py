@@ -95,7 +95,8 @@ def test_a_get_request_cannot_write(make_app, accounts, caplog, how):
 def test_models_and_migrations_agree(app):
     """A model changed without its Alembic revision fails here."""
     with db.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), db.metadata)
+        opts = {"compare_type": True, "include_object": migrations.include_object}
+        diff = compare_metadata(MigrationContext.configure(conn, opts=opts), db.metadata)
     assert diff == []
 
 
@@ -151,3 +152,18 @@ def test_migrations_carry_accounts_structures_memberships_and_history_down_and_u
         assert essentials(rows()) == before, f"up to {revision}"
     migrations.upgrade()
     assert essentials(rows()) == before
+
+
+def test_revision_0005_fills_the_folded_search_columns_of_existing_rows(app, accounts):
+    from helpers import make_structure
+
+    owner = accounts.create("gerant@ecole.example", last_name="Lefèvre", first_name="Élodie")
+    make_structure(owner, "École  Saint-Œuvre")
+    db.session.remove()
+    migrations.downgrade("0004")
+    assert "designation_folded" not in {c["name"] for c in sa_inspect(db.engine).get_columns("structure")}
+    migrations.upgrade()
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT designation_folded FROM structure")).scalar() == "ecole saint-oeuvre"
+        assert conn.execute(text("SELECT last_name_folded, first_name_folded FROM user_account")).one() == (
+            "lefevre", "elodie")

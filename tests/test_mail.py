@@ -584,3 +584,71 @@ def test_send_mail_command_without_smtp_host_writes_files(app, tmp_path):
     assert str(tmp_path / "mail") in result.output
     assert "sent: 1" in result.output
     assert len(list((tmp_path / "mail").glob("*.eml"))) == 1
+
+
+# ------------------------------------------------------------------ bulk queueing, rendered by the sender
+
+
+def bulk_context(first_name: str) -> dict:
+    return {"user": {"first_name": first_name, "last_name": "Martin"},
+            "structure": {"designation": "Mairie de Vannes", "identifier": "21560260700015"},
+            "membership": {"role_label": "Utilisateur simple"}, "reason": "", "link": "http://localhost/mon-compte"}
+
+
+def test_mails_queued_in_bulk_are_rendered_by_the_sender_and_kept(mail_app, smtp_up):
+    with transaction():
+        assert mail_outbox.queue_many([
+            {"to": f"agent{n}@mairie.example", "template": "membership_validated", "context": bulk_context(f"A{n}")}
+            for n in range(3)]) == 3
+    rows = stored()
+    assert [(r.status, r.body) for r in rows] == [(MailStatus.PENDING, "")] * 3  # nothing rendered yet
+
+    assert sender.send_due().sent == 3
+
+    delivered = smtp_up.handler.delivered
+    assert [m["To"] for m in delivered] == [f"agent{n}@mairie.example" for n in range(3)]
+    assert delivered[1]["Subject"] == "Chorus : votre rattachement à Mairie de Vannes est validé"
+    content = delivered[1].get_content()
+    assert "Bonjour A1 Martin" in content and "Votre rôle : utilisateur simple." in content
+    assert "http://localhost/mon-compte" in content
+    row = stored()[1]  # what administrators read in "Courriels"
+    assert row.subject == delivered[1]["Subject"] and "Bonjour A1 Martin" in row.body
+
+
+def test_a_bulk_mail_retried_after_a_refusal_sends_the_same_text(mail_app, smtp_up, travel):
+    smtp_up.handler.reply_once = "451 4.3.0 Try again later"
+    with transaction():
+        mail_outbox.queue_many([{"to": "a@mairie.example", "template": "membership_refused",
+                                 "context": {**bulk_context("Paul"), "reason": "Inconnu du service"}}])
+    assert sender.send_due().retried == 1
+    travel(hours=1)
+    assert sender.send_due().sent == 1
+    assert "Motif : Inconnu du service" in smtp_up.handler.delivered[0].get_content()
+    assert len({a[0] for a in smtp_up.handler.attempts}) == 1  # one Message-ID across attempts
+
+
+def test_a_rolled_back_bulk_queues_nothing_and_a_wrong_template_or_context_fails_at_once(mail_app):
+    from jinja2 import TemplateNotFound, UndefinedError
+
+    with pytest.raises(RuntimeError), transaction():
+        mail_outbox.queue_many([{"to": "a@mairie.example", "template": "membership_validated",
+                                 "context": bulk_context("A")}])
+        raise RuntimeError("the action failed")
+    with pytest.raises(TemplateNotFound), transaction():
+        mail_outbox.queue_many([{"to": "a@mairie.example", "template": "membership_valdated", "context": {}}])
+    incomplete = bulk_context("A")
+    del incomplete["structure"]["identifier"]
+    with pytest.raises(UndefinedError), transaction():  # a field the template reads is missing
+        mail_outbox.queue_many([{"to": "a@mairie.example", "template": "membership_validated",
+                                 "context": incomplete}])
+    assert stored() == []
+
+
+def test_administrators_read_the_subject_of_a_bulk_mail_not_yet_rendered(mail_app, admin_and_agent):
+    admin, _ = admin_and_agent
+    with transaction():
+        mail_outbox.queue_many([{"to": "agent7@mairie.example", "template": "membership_validated",
+                                 "context": bulk_context("Agent")}])
+    html = admin.get("/administration/courriels?statut=pending").get_data(as_text=True)
+    assert "agent7@mairie.example" in html
+    assert "Chorus : votre rattachement à Mairie de Vannes est validé" in html

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import UTCDateTime
 from ..extensions import db
+from ..folding import folded_default, keep_folded
 
 
 class AccountStatus(StrEnum):
@@ -39,6 +40,11 @@ class User(UserMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     last_name: Mapped[str] = mapped_column(String(100))
     first_name: Mapped[str] = mapped_column(String(100))
+    # Folded copies of the names (chorus.folding), for searches by name.
+    last_name_folded: Mapped[str] = mapped_column(String(100), default=folded_default("last_name"),
+                                                  server_default="")
+    first_name_folded: Mapped[str] = mapped_column(String(100), default=folded_default("first_name"),
+                                                   server_default="")
     login_email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower-case
     contact_email: Mapped[str] = mapped_column(String(254))
     phone: Mapped[str] = mapped_column(String(30), default="")
@@ -121,4 +127,9 @@ class ThrottleCounter(db.Model):
     count: Mapped[int] = mapped_column(Integer, default=0)
 
 
+keep_folded(User.last_name, "last_name_folded")
+keep_folded(User.first_name, "first_name_folded")
+Index("ix_user_account_name_folded", User.last_name_folded, User.first_name_folded, User.id)
+Index("ix_user_account_last_name_trgm", User.last_name_folded, postgresql_using="gin",
+      postgresql_ops={"last_name_folded": "gin_trgm_ops"}).ddl_if(dialect="postgresql")
 Index("ix_account_token_user_purpose", AccountToken.user_id, AccountToken.purpose)

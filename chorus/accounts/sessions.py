@@ -12,6 +12,7 @@ import secrets
 
 from flask import current_app, request, session
 from sqlalchemy import delete, select
+from sqlalchemy.orm import contains_eager
 
 from .. import clock
 from ..extensions import db
@@ -79,8 +80,9 @@ def load_user_from_request(_request) -> User | None:
     if now.timestamp() - seen > current_app.config["SESSION_IDLE_TIMEOUT"].total_seconds():
         session.clear()
         return None
-    row = db.session.execute(
-        select(UserSession).join(User).where(UserSession.token_hash == digest(token))
+    row = db.session.execute(  # one query for the session and its user: every request pays it
+        select(UserSession).join(User).options(contains_eager(UserSession.user))
+        .where(UserSession.token_hash == digest(token))
     ).scalar_one_or_none()
     # Technical users never hold a web session (SPEC TEC-3), however a row came to exist.
     if (row is None or row.expires_at <= now or row.user.status != AccountStatus.ACTIVE

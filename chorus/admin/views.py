@@ -11,7 +11,9 @@ from ..events import Refused
 from ..extensions import db
 from ..forms import build_form, plugin_data, put_errors
 from ..mail.models import MailStatus, OutboxMessage
+from ..mail.outbox import rendered
 from ..mail.sender import retry
+from ..pagination import paginate
 from ..permissions import require
 from ..web import form_error, page_arg, redirect_to, render
 from .forms import AdminAccountForm
@@ -62,15 +64,13 @@ def outbox():
     status = request.args.get("statut", MailStatus.FAILED.value)  # "statut": the query is in French
     if status not in {s.value for s in MailStatus}:
         status = MailStatus.FAILED.value
-    page = page_arg()
-    query = select(OutboxMessage).where(OutboxMessage.status == status)
-    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    messages = db.session.execute(
-        query.order_by(OutboxMessage.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
-    ).scalars().all()
-    return render("admin/outbox.html", messages=messages, current=status, status_label=MailStatus(status).label,
-                  statuses=list(MailStatus),
-                  total=total, page=page, pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1))
+    messages = paginate(select(OutboxMessage).where(OutboxMessage.status == status).order_by(
+        OutboxMessage.id.desc()), page=page_arg(), per_page=PAGE_SIZE)
+    # Mails queued in bulk are rendered by the sender: until then, their subject is rendered here.
+    subjects = {m.id: rendered(m)[0] for m in messages.items if m.context is not None}
+    return render("admin/outbox.html", messages=messages.items, subjects=subjects, current=status,
+                  status_label=MailStatus(status).label, statuses=list(MailStatus), total=messages.total,
+                  page=messages.page, pages=messages.pages)
 
 
 @bp.post("/courriels/<id:message_id>/relancer")

@@ -23,9 +23,8 @@ def _managers_only():
 def index():
     q = request.args.get("q", "")[:200]
     page = page_arg()
-    structures, total = services.search(current_user, "structure.edit", q, page=page, per_page=PAGE_SIZE)
-    context = {"structures": structures, "total": total, "q": q, "page": page,
-               "pages": max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)}
+    found = services.search(current_user, "structure.edit", q, page=page, per_page=PAGE_SIZE)
+    context = {"structures": found.items, "total": found.total, "q": q, "page": page, "pages": found.pages}
     if request.headers.get("HX-Target") == "mes-structures-resultats":
         return render("dashboard/index.html", block="results", **context)
     return render("dashboard/index.html", **context)

@@ -32,3 +32,5 @@ class HistoryEntry(db.Model):
 
 
 Index("ix_history_entry_structure_at", HistoryEntry.structure_id, HistoryEntry.at)
+# The "Action" filter of the list.
+Index("ix_history_entry_structure_action", HistoryEntry.structure_id, HistoryEntry.action, HistoryEntry.at)

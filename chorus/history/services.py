@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
 
-from sqlalchemy import Select, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import select
 
 from .. import clock
+from ..accounts.models import User
 from ..extensions import db
+from ..pagination import Page, count, paginate
 from .models import HistoryEntry
 
 # Comments of SPEC HIS-2.
@@ -34,16 +35,27 @@ def record(structure_id: int, actor, action: str, *, summary: str, comment: str 
     return entry
 
 
-def query(structure_id: int, *, action: str = "", comment: str = "", since: date | None = None,
-          until: date | None = None) -> Select:
-    stmt = select(HistoryEntry).where(HistoryEntry.structure_id == structure_id).options(
-        selectinload(HistoryEntry.actor))  # the list shows each entry's manager
+def _filters(structure_id: int, action: str, comment: str, since: date | None, until: date | None) -> list:
+    clauses = [HistoryEntry.structure_id == structure_id]
     if action:
-        stmt = stmt.where(HistoryEntry.action == action)
+        clauses.append(HistoryEntry.action == action)
     if comment:
-        stmt = stmt.where(HistoryEntry.comment == comment)
+        clauses.append(HistoryEntry.comment == comment)
     if since:
-        stmt = stmt.where(HistoryEntry.at >= datetime.combine(since, time.min, UTC))
+        clauses.append(HistoryEntry.at >= datetime.combine(since, time.min, UTC))
     if until:
-        stmt = stmt.where(HistoryEntry.at <= datetime.combine(until, time.max, UTC))
-    return stmt.order_by(HistoryEntry.at.desc(), HistoryEntry.id.desc())
+        clauses.append(HistoryEntry.at <= datetime.combine(until, time.max, UTC))
+    return clauses
+
+
+def page(structure_id: int, *, page: int, per_page: int, action: str = "", comment: str = "",
+         since: date | None = None, until: date | None = None) -> Page:
+    """One page of the list, newest first: only the columns it shows, the manager's name joined in;
+    counted on history_entry alone (the join to the manager never changes the count)."""
+    clauses = _filters(structure_id, action, comment, since, until)
+    rows = select(HistoryEntry.id, HistoryEntry.at, HistoryEntry.summary, HistoryEntry.comment,
+                  User.first_name.label("actor_first_name"), User.last_name.label("actor_last_name")).outerjoin(
+        User, HistoryEntry.actor_id == User.id).where(*clauses).order_by(HistoryEntry.at.desc(),
+                                                                           HistoryEntry.id.desc())
+    return paginate(rows, page=page, per_page=per_page, scalars=False,
+                    total=count(select(HistoryEntry.id).where(*clauses)))

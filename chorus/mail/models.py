@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Index, Integer, String, Text
+from sqlalchemy import JSON, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..database import UTCDateTime
@@ -27,9 +27,12 @@ class OutboxMessage(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     message_id: Mapped[str] = mapped_column(String(200), unique=True)  # stable across retries
     to_addr: Mapped[str] = mapped_column(String(254))
-    subject: Mapped[str] = mapped_column(String(300))
+    subject: Mapped[str] = mapped_column(String(300))  # "" until the sender renders `context`
     body: Mapped[str] = mapped_column(Text)
     template: Mapped[str] = mapped_column(String(100))  # which mail, for administrators' screens
+    # What to render (plain JSON values), for mails queued in bulk: the sender renders them once,
+    # stores subject and body, and sends. None when subject and body were rendered at queue time.
+    context: Mapped[dict | None] = mapped_column(JSON)
     status: Mapped[MailStatus] = mapped_column(String(20), default=MailStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -20,6 +20,7 @@ from .. import clock
 from ..database import transaction
 from ..extensions import db
 from .models import MailStatus, OutboxMessage
+from .outbox import rendered
 
 
 class TemporaryFailure(Exception):
@@ -169,6 +170,13 @@ def send_due(limit: int = 200) -> SendReport:
             if not _claim(message_id):
                 continue
             message = db.session.get(OutboxMessage, message_id)
+            try:
+                message = _render_once(message)
+            except Exception as e:  # a template error: no attempt will do better
+                current_app.logger.exception("mail %s could not be rendered", message_id)
+                _finish(message_id, MailStatus.FAILED, f"rendu impossible : {type(e).__name__}: {e}")
+                report.failed += 1
+                continue
             em = build_email(message)
             try:
                 if isinstance(transport, FileTransport):
@@ -190,6 +198,18 @@ def send_due(limit: int = 200) -> SendReport:
     finally:
         transport.close()
     return report
+
+
+def _render_once(message: OutboxMessage) -> OutboxMessage:
+    """A mail queued in bulk is rendered by the sender, once: subject and body are stored, so that a
+    retry sends the same text and administrators read it."""
+    if message.context is None:
+        return message
+    subject, body = rendered(message)
+    with transaction():
+        db.session.execute(update(OutboxMessage).where(OutboxMessage.id == message.id)
+                           .values(subject=subject[:300], body=body, context=None))
+    return db.session.get(OutboxMessage, message.id)
 
 
 def _claim(message_id: int) -> bool:

@@ -59,11 +59,17 @@ class Membership(db.Model):
         Index("uq_membership_open", "structure_id", "user_id", unique=True,
               sqlite_where=text("status IN ('pending', 'validated')"),
               postgresql_where=text("status IN ('pending', 'validated')")),
+        # A structure's members or pending requests, in date order (record, requests screen).
+        Index("ix_membership_structure_status_created", "structure_id", "status", "created_at", "id"),
+        # A structure's managers (role IN primary, secondary), and its members page by page from the latest.
+        Index("ix_membership_structure_role_status_created", "structure_id", "role", "status", "created_at", "id"),
+        # Pending requests across structures in date order, and the expiry job.
+        Index("ix_membership_status_created", "status", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
-    structure_id: Mapped[int] = mapped_column(ForeignKey("structure.id"), index=True)
+    structure_id: Mapped[int] = mapped_column(ForeignKey("structure.id"))  # indexed first in the indexes below
     role: Mapped[Role] = mapped_column(String(10))
     status: Mapped[MembershipStatus] = mapped_column(String(12))
     comment: Mapped[str] = mapped_column(Text, default="")  # the requester's, or the attaching manager's

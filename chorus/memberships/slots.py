@@ -9,8 +9,10 @@ from sqlalchemy.orm import contains_eager
 from .. import clock, lists
 from ..accounts.models import User
 from ..extensions import db
+from ..pagination import Page, count, paginate
 from ..permissions import allowed, can
 from ..structures.models import Structure
+from ..web import page_arg
 from .models import Membership, MembershipStatus, Role
 from .services import decidable, memberships_shown_to
 
@@ -25,13 +27,19 @@ def my_memberships(user) -> dict:
     return {"memberships": memberships, "today": clock.now().date()}
 
 
+# "Rattacher un utilisateur à une structure" offers a list of the manager's structures up to this size;
+# beyond, each row of "Mes structures" carries its own link (a list of thousands helps nobody).
+ATTACH_CHOICES = 100
+MEMBERS_PAGE_SIZE = 50
+
+
 def dashboard(user) -> dict:
-    pending = db.session.execute(select(func.count()).select_from(decidable(user).subquery())).scalar_one()
-    structures = db.session.execute(
-        select(Structure.id, Structure.designation).where(allowed(user, "structure.edit", Structure))
-        .order_by(func.lower(Structure.designation)).limit(500)
-    ).all()
-    return {"pending_count": pending, "managed": structures, **pending_on_dashboard(user)}
+    pending = count(decidable(user))
+    managed = select(Structure.id, Structure.designation).where(allowed(user, "structure.edit", Structure))
+    structures = paginate(managed.order_by(Structure.designation_folded, Structure.id), page=1,
+                          per_page=ATTACH_CHOICES, scalars=False)
+    return {"pending_count": pending, "managed": structures.items, "managed_total": structures.total,
+            **pending_on_dashboard(user)}
 
 
 DASHBOARD_REQUESTS = 10
@@ -49,19 +57,43 @@ def pending_on_dashboard(user) -> dict:
 
 
 def structure_users(structure) -> dict | None:
-    """"Utilisateurs rattachés à la structure", for its managers, with removal checkboxes (RAT-7)."""
+    """"Utilisateurs rattachés à la structure", for its managers, with removal checkboxes (RAT-7).
+
+    One page at a time (argument `membres`): the managers first, then the members from the most
+    recent attachment, as the index (structure_id, status, created_at, id) hands them out; a sort by
+    name would read all 5,000 rows of a large structure for each page. Only the columns shown.
+    """
     if not can(current_user, "structure.members", structure):
         return None
     columns = lists.columns("structure_users", structure=structure)
     filters = lists.filters("structure_users", structure=structure)
-    query, active = lists.apply_filters(
-        select(Membership).where(Membership.structure_id == structure.id,
-                                 Membership.status == MembershipStatus.VALIDATED), filters, request.args)
-    rows = db.session.execute(
-        query.join(User, Membership.user_id == User.id).options(contains_eager(Membership.user))
-        .order_by(case({Role.PRIMARY.value: 0, Role.SECONDARY.value: 1}, value=Membership.role, else_=2),
-                  func.lower(User.last_name), func.lower(User.first_name))
-    ).scalars().all()
-    return {"structure": structure, "members": rows, "primary": Role.PRIMARY,
+    clauses, active = lists.criteria(filters, request.args)
+    validated = (Membership.structure_id == structure.id, Membership.status == MembershipStatus.VALIDATED, *clauses)
+    shown = (Membership.id, Membership.role, Membership.start_date, User.first_name, User.last_name,
+             User.login_email)
+    total = count(select(Membership.id).where(*validated))
+    pages = max((total + MEMBERS_PAGE_SIZE - 1) // MEMBERS_PAGE_SIZE, 1)
+    page = min(page_arg("membres"), pages)
+    managers = db.session.execute(
+        select(*shown).join(User, Membership.user_id == User.id)
+        .where(*validated, Membership.role.in_([Role.PRIMARY.value, Role.SECONDARY.value]))
+        .order_by(case({Role.PRIMARY.value: 0}, value=Membership.role, else_=1), User.last_name_folded,
+                  User.first_name_folded, Membership.id)
+    ).all()
+    offset = (page - 1) * MEMBERS_PAGE_SIZE
+    rows = managers[offset:offset + MEMBERS_PAGE_SIZE]
+    wanted = MEMBERS_PAGE_SIZE - len(rows)
+    if wanted:
+        newest_first = (Membership.created_at.desc(), Membership.id.desc())
+        # The page's ids from the index alone, then their 50 users: a deep page never joins thousands.
+        page_ids = select(Membership.id).where(*validated, Membership.role == Role.MEMBER.value).order_by(
+            *newest_first).limit(wanted).offset(max(offset - len(managers), 0))
+        rows += db.session.execute(
+            select(*shown).join(User, Membership.user_id == User.id)
+            .where(Membership.id.in_(page_ids.scalar_subquery())).order_by(*newest_first)
+        ).all()
+    members = Page(items=rows, total=total, page=page, per_page=MEMBERS_PAGE_SIZE)
+    return {"structure": structure, "members": members, "primary": Role.PRIMARY,
+            "role_labels": {r.value: r.label for r in Role},
             "can_manage": can(current_user, "membership.remove", structure), "columns": columns,
             "cells": lists.cells(columns, [m.id for m in rows]), "filters": filters, "active": active}

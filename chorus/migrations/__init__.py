@@ -13,6 +13,26 @@ from ..plugins import collect, hook
 HERE = Path(__file__).parent
 
 
+# Tables the models do not declare: SQLite's FTS5 "contains" index of structures and its shadow
+# tables (revision 0005), kept by triggers.
+UNMODELLED_TABLES = ("structure_search",)
+
+
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    """Autogenerate's filter: an index declared for one dialect only (`Index.ddl_if(dialect=...)`,
+    e.g. PostgreSQL's trigram indexes) is not expected on the others; SQLite's FTS5 tables are not
+    modelled."""
+    if type_ == "table" and reflected and name.startswith(UNMODELLED_TABLES):
+        return False
+    ddl_if = getattr(obj, "_ddl_if", None)
+    if type_ == "index" and not reflected and ddl_if is not None and ddl_if.dialect:
+        from ..extensions import db
+
+        dialects = {ddl_if.dialect} if isinstance(ddl_if.dialect, str) else set(ddl_if.dialect)
+        return db.engine.dialect.name in dialects
+    return True
+
+
 def alembic_config(app=None) -> Config:
     app = app or current_app
     locations = [str(Path(p)) for p in collect(hook(app).register_migrations())]

@@ -3,6 +3,7 @@ from alembic import context
 from flask import current_app
 
 from chorus.extensions import db
+from chorus.migrations import include_object
 
 config = context.config
 app = config.attributes.get("flask_app") or current_app._get_current_object()
@@ -17,6 +18,7 @@ def run_migrations() -> None:
                 target_metadata=db.metadata,
                 render_as_batch=engine.dialect.name == "sqlite",  # ALTER TABLE on SQLite
                 compare_type=True,
+                include_object=include_object,
             )
             with context.begin_transaction():
                 context.run_migrations()

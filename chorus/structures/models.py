@@ -4,11 +4,12 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..database import UTCDateTime
 from ..extensions import db
+from ..folding import folded_default, keep_folded
 
 
 class LabelledEnum(StrEnum):
@@ -98,6 +99,9 @@ class Structure(db.Model):
     identifier_type: Mapped[IdentifierType] = mapped_column(String(20))
     identifier: Mapped[str] = mapped_column(String(80))
     designation: Mapped[str] = mapped_column(String(200))  # "raison sociale"
+    # Folded copy of the designation (chorus.folding): what searches compare and lists sort by.
+    designation_folded: Mapped[str] = mapped_column(String(200), default=folded_default("designation"),
+                                                    server_default="")
     status: Mapped[StructureStatus] = mapped_column(String(10), default=StructureStatus.ACTIVE)
 
     # Postal address of the head office (SPEC STR-3).
@@ -165,3 +169,10 @@ class Structure(db.Model):
 
     def __repr__(self) -> str:
         return f"<Structure {self.id} {self.identifier_type}:{self.identifier}>"
+
+
+keep_folded(Structure.designation, "designation_folded")
+# Lists sorted by designation walk this index; "contains" searches use the trigram one on PostgreSQL.
+Index("ix_structure_designation_folded", Structure.designation_folded, Structure.id)
+Index("ix_structure_designation_trgm", Structure.designation_folded, postgresql_using="gin",
+      postgresql_ops={"designation_folded": "gin_trgm_ops"}).ddl_if(dialect="postgresql")

@@ -1,22 +1,25 @@
 """Structure rules (SPEC STR-1..10, TRF-1). Plain functions taking the actor; every save goes through here."""
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Boolean, func, or_, select
+from sqlalchemy import Boolean, Integer, and_, column, or_, select, text
 from sqlalchemy.exc import IntegrityError
 
 from .. import clock, events
 from ..accounts.models import AccountKind, AccountStatus, User
 from ..accounts.services import find_by_login
-from ..database import transaction
+from ..database import is_sqlite, transaction
 from ..events import Refused
 from ..extensions import db
+from ..folding import fold
 from ..history import services as history
 from ..memberships.models import Membership, MembershipStatus, Role
 from ..memberships.spaces import default_spaces
+from ..pagination import Page, paginate
 from ..permissions import Denied, allowed, can, require, require_on
 from ..plugins import collect, hook
 from ..validation import email_problem, text_problem
@@ -299,20 +302,44 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def search(actor: User, action: str, q: str = "", *, page: int = 1, per_page: int = 20) -> tuple[list, int]:
+def _matching(q: str):
+    """The WHERE clause of a search for `q`, cheapest first.
+
+    A SIRET-shaped input (14 digits) is an exact identifier; a SIREN (9 digits) the SIRETs of its
+    establishments, by index range. Anything else matches the folded designation ("contains":
+    trigram indexes on both databases) or a part of the identifier (a whole one when `q` holds no digit).
+    """
+    compact = unicodedata.normalize("NFKC", q).upper().replace(" ", "")  # full-width digits too (P6-6)
+    if re.fullmatch(r"[0-9]{14}", compact):
+        return Structure.identifier == compact
+    if re.fullmatch(r"[0-9]{9}", compact):
+        return and_(Structure.identifier >= compact, Structure.identifier < compact + ":")  # ":" follows "9"
+    if not re.search(r"[0-9]", compact):
+        # Letters only: the designation, or a whole identifier of a type that may hold letters only,
+        # through the unique index; a "contains" over every identifier would read them all.
+        lettered = (IdentifierType.HORS_UE.value, IdentifierType.PARTICULIER.value, IdentifierType.AUTRE.value)
+        return or_(_designation_contains(fold(q)),
+                   and_(Structure.identifier_type.in_(lettered), Structure.identifier == compact))
+    return or_(_designation_contains(fold(q)), Structure.identifier.like(f"%{_escape_like(compact)}%", escape="\\"))
+
+
+def _designation_contains(folded: str):
+    """The folded designation contains `folded`: through SQLite's FTS5 trigram table (revision 0005)
+    from three characters on, through the pg_trgm index of the LIKE on PostgreSQL."""
+    if len(folded) >= 3 and is_sqlite():
+        phrase = '"' + folded.replace('"', '""') + '"'  # an FTS5 string: every character taken literally
+        return Structure.id.in_(text("SELECT rowid FROM structure_search WHERE structure_search MATCH :phrase")
+                                .bindparams(phrase=phrase).columns(column("rowid", Integer)))
+    return Structure.designation_folded.like(f"%{_escape_like(folded)}%", escape="\\")
+
+
+def search(actor: User, action: str, q: str = "", *, page: int = 1, per_page: int = 20) -> Page:
     """Structures `actor` may `action`, matching `q` in the identifier or the designation.
 
-    The permission rules filter in SQL (no list is post-filtered); returns (one page of rows, total).
+    The permission rules filter in SQL (no list is post-filtered); returns one page and the total.
     """
     stmt = select(Structure).where(allowed(actor, action, Structure))
     q = (q or "").strip()[:200]
     if q:
-        name = f"%{_escape_like(q.lower())}%"
-        ident = f"%{_escape_like(unicodedata.normalize('NFKC', q).upper().replace(' ', ''))}%"
-        stmt = stmt.where(or_(func.lower(Structure.designation).like(name, escape="\\"),
-                              Structure.identifier.like(ident, escape="\\")))
-    total = db.session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
-    rows = db.session.execute(
-        stmt.order_by(func.lower(Structure.designation), Structure.id).limit(per_page).offset((page - 1) * per_page)
-    ).scalars().all()
-    return rows, total
+        stmt = stmt.where(_matching(q))
+    return paginate(stmt.order_by(Structure.designation_folded, Structure.id), page=page, per_page=per_page)

@@ -5,7 +5,6 @@ from datetime import date
 
 from flask import Blueprint, abort, flash, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
 
 from ..events import Refused
 from ..extensions import db
@@ -160,19 +159,15 @@ def history_list(structure_id):
         "until": _parse_date(request.args.get("au")),
     }
     invalid_dates = [n for n, k in (("du", "since"), ("au", "until")) if request.args.get(n) and not filters[k]]
-    page = page_arg()
-    query = history.query(structure.id, **filters)
-    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    entries = db.session.execute(query.limit(HISTORY_PAGE_SIZE).offset((page - 1) * HISTORY_PAGE_SIZE)).scalars().all()
-    present = db.session.execute(
-        select(HistoryEntry.action).where(HistoryEntry.structure_id == structure.id).distinct()
-    ).scalars().all()
-    actions = sorted(((a, labels.get(a, a)) for a in present), key=lambda p: p[1])
+    entries = history.page(structure.id, page=page_arg(), per_page=HISTORY_PAGE_SIZE, **filters)
+    # The filter offers every action the modules declare (register_history_actions), not a
+    # SELECT DISTINCT over the structure's whole history.
+    actions = sorted(labels.items(), key=lambda p: p[1])
     comments = [history.VALIDATED, history.REFUSED, history.DEACTIVATED, history.REMOVED]
     args = {k: request.args[k] for k in ("action", "commentaire", "du", "au") if request.args.get(k)}
-    return render("history/list.html", structure=structure, entries=entries, labels=labels, actions=actions,
-                  comments=comments, filters=request.args, invalid_dates=invalid_dates, total=total, page=page,
-                  pages=max((total + HISTORY_PAGE_SIZE - 1) // HISTORY_PAGE_SIZE, 1), args=args)
+    return render("history/list.html", structure=structure, entries=entries.items, labels=labels,
+                  actions=actions, comments=comments, filters=request.args, invalid_dates=invalid_dates,
+                  total=entries.total, page=entries.page, pages=entries.pages, args=args)
 
 
 @bp.get("/structures/<id:structure_id>/historique/<id:entry_id>")

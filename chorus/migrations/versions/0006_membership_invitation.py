@@ -1,7 +1,7 @@
 """membership_invitation: a manager invites a person not yet linked to their structures (SPEC RAT-6)
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 """
 import sqlalchemy as sa
 from alembic import op
@@ -9,7 +9,7 @@ from alembic import op
 import chorus.database
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

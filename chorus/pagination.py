@@ -1,0 +1,56 @@
+"""One page of a list and its count: every list of the application goes through `paginate()`.
+
+The count runs on the list's own statement stripped of ORDER BY, LIMIT and its columns
+(`SELECT count(*) FROM ... WHERE ...`), never over an ordered subquery; the page is read with
+LIMIT/OFFSET. Templates show it with the `pager` macro of templates/_pagination.html.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import Select, func
+
+from .extensions import db
+
+
+@dataclass
+class Page:
+    items: list
+    total: int
+    page: int
+    per_page: int
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def pages(self) -> int:
+        return max((self.total + self.per_page - 1) // self.per_page, 1)
+
+    @property
+    def first_index(self) -> int:
+        """1-based rank of the first item shown (0 for an empty page)."""
+        return (self.page - 1) * self.per_page + 1 if self.items else 0
+
+    @property
+    def last_index(self) -> int:
+        return (self.page - 1) * self.per_page + len(self.items)
+
+    def __iter__(self):
+        """`rows, total = page`, for callers written before this class."""
+        return iter((self.items, self.total))
+
+
+def count(stmt: Select) -> int:
+    """COUNT(*) of the rows `stmt` would return, without its ORDER BY or columns."""
+    counting = stmt.order_by(None).limit(None).offset(None).with_only_columns(
+        func.count(), maintain_column_froms=True)
+    return db.session.execute(counting).scalar_one()
+
+
+def paginate(stmt: Select, *, page: int, per_page: int, scalars: bool = True, total: int | None = None) -> Page:
+    """Page `page` (1-based) of `stmt`, which carries its ORDER BY. `scalars=False` keeps rows of
+    several columns (a SELECT of the columns shown). A known `total` skips the count."""
+    if total is None:
+        total = count(stmt)
+    result = db.session.execute(stmt.limit(per_page).offset((max(page, 1) - 1) * per_page))
+    items = result.scalars().all() if scalars else result.all()
+    return Page(items=items, total=total, page=page, per_page=per_page)
