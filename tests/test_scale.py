@@ -239,3 +239,17 @@ def test_a_letters_only_identifier_is_found_whole(logged_in):
     create_private(logged_in.user, StructureData("AUTRE", "ABC-LETTRES", "Société Sans Chiffres", "1 rue Test"))
     assert "1 structure pour" in page(logged_in.get("/gestionnaire/", query_string={"q": "abc-lettres"}))
     assert "1 structure pour" in page(logged_in.get("/gestionnaire/", query_string={"q": "sans chiffres"}))
+
+
+def test_administrators_search_every_structure_ignoring_accents(client, accounts):
+    accounts.create("admin@chorus.example", is_admin=True)
+    owner = accounts.create("gerant@ecole.example")
+    wanted = make_structure(owner, "École Élémentaire Saint-Œuvre")
+    make_structure(owner, "Boulangerie")
+    accounts.login(client, email="admin@chorus.example")
+    for q in ("ecole elem", "SAINT-OEUVRE", "mentaire"):
+        html = page(client.get("/administration/structures", query_string={"q": q}))
+        assert "1 structure" in html and "École Élémentaire Saint-Œuvre" in html, q
+    services.update(owner, wanted, {"designation": "Collège Victor-Hugo"})  # the index follows a rename
+    assert "Collège Victor-Hugo" in page(client.get("/administration/structures", query_string={"q": "college"}))
+    assert "Saint-Œuvre" not in page(client.get("/administration/structures", query_string={"q": "oeuvre"}))
