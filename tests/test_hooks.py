@@ -103,6 +103,7 @@ class ThrowAway:
 
     @hookimpl
     def history_snapshot(self, action, membership):
+        self.seen_before_snapshot = [n for n, _ in self.changes]  # the event's domain_change ran first
         return {"essai": f"instantané {action} de {membership.id}"}
 
     @hookimpl
@@ -769,11 +770,14 @@ def test_hook_list_filters(essai_app, accounts):
 # ------------------------------------------------------------------ history, spaces
 
 
-def test_hook_history_snapshot(essai_app, accounts):
+def test_hook_history_snapshot(essai_app, plugin, accounts):
     from chorus.memberships import services as memberships
 
     world = _world(accounts)
+    plugin.changes.clear()
     memberships.decide(world.manager, [world.request.id], accept=True)
+    # Taken after the event's domain_change: the snapshot sees what plugins wrote for the decision.
+    assert plugin.seen_before_snapshot == ["membership.validated"]
     fresh()
     entry = db.session.execute(select(HistoryEntry).where(HistoryEntry.action == "membership.validated")).scalar_one()
     assert entry.detail["extra"] == {"essai": f"instantané membership.validated de {world.request.id}"}  # HIS-3

@@ -155,10 +155,10 @@ def domain_change(event) -> None:
         if chosen is None:  # the bulk decision: each requester gets the services they asked
             _move(mid, (ServiceStatus.PENDING,), ServiceStatus.VALIDATED)
         else:
+            # Validated services stay so (RAT-3: greyed, never posted); those asked and not ticked are refused.
             status_of = statuses(mid)
-            granted = chosen | {s for s, st in status_of.items() if st == ServiceStatus.VALIDATED}
-            _set(mid, granted, ServiceStatus.VALIDATED)
-            _set(mid, [s for s, st in status_of.items() if st == ServiceStatus.PENDING and s not in granted],
+            _set(mid, chosen, ServiceStatus.VALIDATED)
+            _set(mid, [s for s, st in status_of.items() if st == ServiceStatus.PENDING and s not in chosen],
                  ServiceStatus.REFUSED)
     elif event.name in ("membership.refused", "membership.expired"):
         _move(mid, (ServiceStatus.PENDING,), ServiceStatus.REFUSED)

@@ -132,15 +132,8 @@ def _flush_unique() -> None:
     try:
         with db.session.begin_nested():
             db.session.flush()
-    except IntegrityError:  # SPEC SRV-2, also when two managers add the same code at once
+    except IntegrityError:  # SPEC SRV-2: the unique index (structure_id, code_key) is the rule's one place
         raise ServiceError({"code": "Un service de cette structure a déjà ce code."})
-
-
-def _duplicate(structure_id: int, key: str, except_id: int | None = None) -> bool:
-    stmt = select(Service.id).where(Service.structure_id == structure_id, Service.code_key == key)
-    if except_id:
-        stmt = stmt.where(Service.id != except_id)
-    return db.session.execute(stmt).first() is not None
 
 
 def _require_manager(actor, structure) -> None:
@@ -156,8 +149,6 @@ def create(actor, structure, data: ServiceData) -> Service:
     _require_manager(actor, structure)
     values = _checked(data)
     with transaction():
-        if _duplicate(structure.id, values["code_key"]):
-            raise ServiceError({"code": "Un service de cette structure a déjà ce code."})
         now = clock.now()
         service = Service(structure_id=structure.id, is_default=False, created_at=now, updated_at=now, **values)
         db.session.add(service)
@@ -183,8 +174,6 @@ def update(actor, structure, service: Service, data: ServiceData) -> dict:
         raise ServiceError(LOCKED)
     values = _checked(data)
     with transaction():
-        if _duplicate(structure.id, values["code_key"], except_id=service.id):
-            raise ServiceError({"code": "Un service de cette structure a déjà ce code."})
         changes = {}
         for name, value in values.items():
             before = getattr(service, name)
