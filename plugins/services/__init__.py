@@ -124,6 +124,13 @@ def replaces_core_rules():
 
 
 @hookimpl
+def populate_demo(demo):
+    from .demo import populate
+
+    populate(demo)
+
+
+@hookimpl
 def navigation_entries(user):
     from chorus.spaces import NavEntry
 

@@ -215,6 +215,10 @@ def delete_many(actor, structure, ids: list[int]) -> int:
         services = deletable(structure.id, ids)
         if any(s.is_default for s in services):
             raise ServiceError(LOCKED)
+        if structure.service_code_required and services and not db.session.execute(
+                select(Service.id).where(Service.structure_id == structure.id, Service.is_default.is_(False),
+                                         Service.id.not_in([s.id for s in services])).limit(1)).first():
+            raise ServiceError(STR_7_LAST)  # SPEC STR-7 holds after the record's save too
         for service in services:
             db.session.execute(delete(MembershipService).where(MembershipService.service_id == service.id))
             history.record(structure.id, actor, "service.deleted",
@@ -230,6 +234,8 @@ def delete_many(actor, structure, ids: list[int]) -> int:
 
 STR_7_REFUSED = ("Le code service ne peut être exigé des fournisseurs que si la structure a un service autre que "
                  f"{DEFAULT_CODE} : ajoutez d'abord un service.")
+STR_7_LAST = ("La structure exige le code service de ses fournisseurs : gardez au moins un service autre que "
+              f"{DEFAULT_CODE}, ou décochez d'abord ce paramètre dans la fiche structure.")
 STR_7_WARNING = (f"Aucun service autre que {DEFAULT_CODE} n'est actif aujourd'hui : aucun fournisseur ne peut "
                  "fournir de code service valable.")
 

@@ -55,13 +55,18 @@ def upgrade() -> None:
     conn = op.get_bind()
     structure = sa.table("structure", sa.column("id", sa.Integer),
                          sa.column("created_at", chorus.database.UTCDateTime()))
-    rows = conn.execute(sa.select(structure.c.id, structure.c.created_at)).all()
-    if rows:
+    last = 0
+    while True:  # in chunks: a national directory has some 150,000 structures
+        rows = conn.execute(sa.select(structure.c.id, structure.c.created_at).where(structure.c.id > last)
+                            .order_by(structure.c.id).limit(5000)).all()
+        if not rows:
+            break
         op.bulk_insert(service, [
             {"structure_id": sid, "code": "FACTURES_PUBLIQUES", "code_key": "factures_publiques",
              "label": "Factures publiques", "description": "Réception des factures des autres structures publiques.",
              "start_date": created.date(), "end_date": None, "engagement_required": False, "is_default": True,
              "created_at": created, "updated_at": created} for sid, created in rows])
+        last = rows[-1][0]
 
 
 def downgrade() -> None:

@@ -215,6 +215,10 @@ def test_attach_to_chosen_services_then_remove(app, accounts, world):
     assert "Zoé Zola" in filtered and "Sophie Lemoine" not in filtered
     service_page = page(client.get(f"/structures/{world.structure.id}/services/{world.voirie.id}"))
     assert "Zoé Zola" in service_page.split("Utilisateurs rattachés au service")[1]
+    # The user search (RAT-6): a "Service" criterion and a "Services sur cette structure" column.
+    found = page(client.get(url + "?service=VOIRIE"))
+    assert "Zoé Zola" in found and "Services sur cette structure : VOIRIE" in found
+    assert "Lucas" not in page(client.get(url + "?service=ACHATS"))
     # Mon compte (RAT-2).
     zoe = _client(app, accounts, "zoe@commune.example")
     account = page(zoe.get("/mon-compte"))

@@ -231,6 +231,18 @@ def test_service_code_required_warns_when_no_service_of_ones_own_is_active(world
     assert [w.message for w in saved.warnings] == [services.STR_7_WARNING]
 
 
+def test_the_last_service_of_ones_own_stays_while_the_code_is_required(world):
+    # SPEC STR-7 holds after the record is saved: deleting every service of one's own is refused meanwhile.
+    a, b = _add(world, "ACHATS"), _add(world, "VOIRIE")
+    structures.update(world.manager, world.structure, {"service_code_required": True})
+    with pytest.raises(ServiceError) as refused:
+        services.delete_many(world.manager, world.structure, [a.id, b.id])
+    assert refused.value.errors == {"": services.STR_7_LAST}
+    assert services.delete_many(world.manager, world.structure, [a.id]) == 1  # one is left: fine
+    structures.update(world.manager, world.structure, {"service_code_required": False})
+    assert services.delete_many(world.manager, world.structure, [b.id]) == 1
+
+
 def test_service_code_required_through_the_record_form(app, accounts, world):
     # SPEC STR-7 on the web: refused next to the field.
     client = _client(app, accounts, "sophie@commune.example")
