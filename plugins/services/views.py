@@ -117,7 +117,6 @@ def edit(structure_id, service_id):
                 flash(f"Le service {service.code} est modifié." if changes else "Aucune modification à enregistrer.",
                       "success")
                 return redirect_to(url_for("services.view", structure_id=structure.id, service_id=service.id))
-        db.session.rollback()  # the form shows what was typed; the service itself stays as it was
         return form_error("services/form.html", structure=structure, service=service, form=form)
     return render("services/form.html", structure=structure, service=service, form=form)
 

@@ -438,3 +438,6 @@ def test_the_list_is_paginated(app, accounts, world):
     second = page(client.get(f"/structures/{world.structure.id}/services?page=2"))
     assert f"{PAGE_SIZE + 6} services" in first and "Page 1 sur 2" in first
     assert first.count("<tr>") - 1 == PAGE_SIZE and second.count("<tr>") - 1 == 6
+    record = page(client.get(f"/structures/{world.structure.id}")).split('id="s-services"')[1]
+    # The record's block: FACTURES_PUBLIQUES and the next 19, then a link to the whole list.
+    assert f"voir les {PAGE_SIZE + 6} services" in record and "S018" in record and "S019" not in record
