@@ -441,3 +441,22 @@ def test_the_list_is_paginated(app, accounts, world):
     record = page(client.get(f"/structures/{world.structure.id}")).split('id="s-services"')[1]
     # The record's block: FACTURES_PUBLIQUES and the next 19, then a link to the whole list.
     assert f"voir les {PAGE_SIZE + 6} services" in record and "S018" in record and "S019" not in record
+
+
+def test_switched_off_nothing_of_it_shows(make_app, accounts):
+    # CHORUS_DISABLED_PLUGINS=plugins.services: the app starts, no block, no link, no page, and STR-7 falls back
+    # on the core's interim refusal.
+    application = make_app(DISABLED_PLUGINS=["plugins.services"])
+    with application.app_context():
+        owner = accounts.create()
+        structure = make_structure(owner, "Sans le module")
+        client = application.test_client()
+        accounts.login(client)
+        record = page(client.get(f"/structures/{structure.id}"))
+        assert "FACTURES_PUBLIQUES" not in record and 'id="s-services"' not in record
+        assert "Structures destinataires" not in record
+        assert client.get("/fournisseurs/structure").status_code == 404
+        assert client.get(f"/structures/{structure.id}/services").status_code == 404
+        with pytest.raises(StructureError) as refused:
+            structures.update(owner, structure, {"service_code_required": True})
+        assert refused.value.errors == {"service_code_required": structures.STR_7_INTERIM}
