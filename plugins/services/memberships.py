@@ -40,7 +40,9 @@ class ServiceCheckboxes:
             rendered = " ".join(k if v is True else f'{k}="{escape(v)}"' for k, v in attrs.items() if v)
             items.append(f'<li><label><input {rendered}> {escape(choice.label)}</label></li>')
         describedby = f' aria-describedby="{escape(described)}"' if described else ""
-        return Markup(f'<ul class="checkboxes" id="{field.id}"{describedby}>{"".join(items)}</ul>')
+        # A group named like the field: the core's macro writes a <label for> that a list cannot take.
+        return Markup(f'<div id="{field.id}" role="group" aria-label="{escape(field.label.text)}"{describedby}>'
+                      f'<ul class="checkboxes">{"".join(items)}</ul></div>')
 
 
 class ServicesField(SelectMultipleField):
