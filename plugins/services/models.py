@@ -82,3 +82,4 @@ class MembershipService(db.Model):
 
 
 Index("ix_service_structure_code", Service.structure_id, Service.code)
+Index("ix_service_code_key", Service.code_key)  # the "Service" criterion across a manager's structures

@@ -36,6 +36,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_service_structure_id", "service", ["structure_id"])
     op.create_index("ix_service_structure_code", "service", ["structure_id", "code"])
+    op.create_index("ix_service_code_key", "service", ["code_key"])
     op.create_table(
         "membership_service",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -72,6 +73,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_membership_service_service_id", table_name="membership_service")
     op.drop_table("membership_service")
+    op.drop_index("ix_service_code_key", table_name="service")
     op.drop_index("ix_service_structure_code", table_name="service")
     op.drop_index("ix_service_structure_id", table_name="service")
     op.drop_table("service")
