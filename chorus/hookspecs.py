@@ -105,7 +105,7 @@ def default_spaces(structure, role):
 
 @hookspec
 def history_snapshot(action, membership):
-    """Return a dict added to what the history detail of `action` on `membership` keeps (SPEC HIS-3)."""
+    """Return a dict added to the history detail of `action` on `membership` (HIS-3), after its domain_change ran."""
 
 
 @hookspec

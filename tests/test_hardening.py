@@ -241,7 +241,8 @@ def test_every_form_refuses_a_text_field_sent_as_a_file(app, client, accounts):
               "membership_id": request_to_decide.id}
     per_endpoint = {"memberships.cancel": {"membership_id": own_request.id},
                     "accounts.activate": {"token": activation}, "accounts.reset_password": {"token": reset},
-                    "memberships.invitation": {"token": "jeton-d-invitation"}}
+                    "memberships.invitation": {"token": "jeton-d-invitation"},
+                    "services.edit": {"service_id": 1}}  # refused before the view: any id does
     fields = _all_form_field_names()
     assert {"last_name", "designation", "identifier", "email", "comment"} <= fields
     accounts.login(client, "admin@chorus.example")

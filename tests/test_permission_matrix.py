@@ -71,6 +71,7 @@ class Row:
     expected: dict
     data: Callable | None = None  # world -> form data (a fresh dict per request)
     changes: bool = False  # when allowed (303), the request must change the database
+    plugin: str = ""  # the feature plugin the route belongs to: the row applies when that plugin is on
 
     @property
     def id(self) -> str:
@@ -130,6 +131,11 @@ def _password(w):
 
 def _empty(w):
     return {}
+
+
+def _service_form(code):
+    return {"code": code, "label": f"Service {code}", "description": "", "start_date": "2026-01-01", "end_date": "",
+            "action": "valider"}
 
 
 def _request_b(w):
@@ -246,6 +252,38 @@ MATRIX: list[Row] = [
         _remove_primary_b),
     Row("POST", "/structures/{A}/rattachements/supprimer", "memberships.remove", "A", manager_post(True),
         _remove_member_a, changes=True),
+    # Services (SPEC SRV): the structure's users see them, its managers manage them; suppliers look up.
+    *[Row(*r[:5], **r[5] if len(r) > 5 else {}, plugin="plugins.services") for r in [
+        ("GET", "/structures/{A}/services", "services.index", "A", roles(LOGIN, 200, 200, 200, 200)),
+        ("GET", "/structures/{B}/services", "services.index", "B", roles(LOGIN, 404, 404, 404, 200)),
+        ("GET", "/structures/{A}/services/{service_A}", "services.view", "A", roles(LOGIN, 200, 200, 200, 200)),
+        ("GET", "/structures/{B}/services/{service_B}", "services.view", "B", roles(LOGIN, 404, 404, 404, 200)),
+        # B's service through A's address: no such service here.
+        ("GET", "/structures/{A}/services/{service_B}", "services.view", "A", signed_in(404)),
+        ("GET", "/structures/{A}/services/nouveau", "services.create", "A", manager_page(True)),
+        ("GET", "/structures/{B}/services/nouveau", "services.create", "B", manager_page(False)),
+        ("GET", "/structures/{A}/services/{service_A}/modifier", "services.edit", "A", manager_page(True)),
+        ("GET", "/structures/{B}/services/{service_B}/modifier", "services.edit", "B", manager_page(False)),
+        ("GET", "/structures/{A}/services/{default_A}/modifier", "services.edit", "A", manager_page(True)),
+        ("GET", "/structures/{A}/services/supprimer", "services.delete", "A", everyone(405)),
+        ("GET", "/fournisseurs/structure?identifier_type=SIRET&identifier={identifier_B}", "services.lookup", "-",
+         signed_in(200)),
+        # SPEC SRV-3: FACTURES_PUBLIQUES is never modified, not even by a manager.
+        ("POST", "/structures/{A}/services/{default_A}/modifier", "services.edit", "A",
+         roles(LOGIN, 403, 403, 403, 403), {"data": lambda w: _service_form("AUTRE")}),
+        ("POST", "/structures/{B}/services/nouveau", "services.create", "B", manager_post(False),
+         {"data": lambda w: _service_form("NOUVEAU")}),
+        ("POST", "/structures/{B}/services/{service_B}/modifier", "services.edit", "B", manager_post(False),
+         {"data": lambda w: _service_form("MODIFIE")}),
+        ("POST", "/structures/{B}/services/supprimer", "services.delete", "B", manager_post(False),
+         {"data": lambda w: {"ids": [str(w.values["service_B"])], "confirme": "oui"}}),
+        ("POST", "/structures/{A}/services/nouveau", "services.create", "A", manager_post(True),
+         {"data": lambda w: _service_form("NOUVEAU"), "changes": True}),
+        ("POST", "/structures/{A}/services/{service_A}/modifier", "services.edit", "A", manager_post(True),
+         {"data": lambda w: _service_form("MODIFIE"), "changes": True}),
+        ("POST", "/structures/{A}/services/supprimer", "services.delete", "A", manager_post(True),
+         {"data": lambda w: {"ids": [str(w.values["service_A2"])], "confirme": "oui"}, "changes": True}),
+    ]],
     # Writes, last (they change the world the rows above look at). B's first: they must all be refused.
     *[Row("POST", f"/structures/{{B}}/modifier/{slug}", "structures.save_block", "B", manager_post(False), data,
           changes=True) for slug, data in BLOCKS],
@@ -331,6 +369,21 @@ def world(app, accounts):
                                 created_at=now, next_attempt_at=now, last_error="550 refusé")
         db.session.add(message)
 
+    services = {}
+    if app.extensions["chorus.plugins"].get_plugin("plugins.services") is not None:
+        from datetime import date
+
+        from plugins.services import services as service_rules
+        from plugins.services.models import Service
+
+        def add(owner, structure, code):
+            return service_rules.create(owner, structure, service_rules.ServiceData(code, code, date(2026, 1, 1))).id
+
+        services = {"service_A": add(users[PRIMARY], a, "ACHATS"), "service_A2": add(users[PRIMARY], a, "VOIRIE"),
+                    "service_B": add(primary_b, b, "VENTES")}
+        services["default_A"] = db.session.execute(db.select(Service.id).where(
+            Service.structure_id == a.id, Service.is_default.is_(True))).scalar_one()
+
     from chorus.history.models import HistoryEntry
 
     fresh()
@@ -343,7 +396,8 @@ def world(app, accounts):
         entries=entries, message=message.id,
         values={"A": a.id, "B": b.id, "entry_A": entries[a.id][0], "entry_B": entries[b.id][-1],
                 "message": message.id, "token": "jeton-inconnu", "pending_A": pending_a.id,
-                "pending_A2": pending_a2.id, "pending_A3": pending_a3.id, "pending_C": pending_c.id},
+                "pending_A2": pending_a2.id, "pending_A3": pending_a3.id, "pending_C": pending_c.id,
+                "identifier_B": b.identifier, **services},
         pending_A=pending_a.id, member_A=member_a, identifier_B=b.identifier,
         primary_B_membership=primary_b_membership, charlie=primary_c.id,
     )
@@ -379,19 +433,27 @@ def client_for(world, actor):
 # ---------------------------------------------------------------- tests
 
 
+def rows_for(app) -> list[Row]:
+    """The rows of the routes this app has: a feature plugin's rows apply when the plugin is on."""
+    pm = app.extensions["chorus.plugins"]
+    return [row for row in MATRIX if not row.plugin or pm.get_plugin(row.plugin) is not None]
+
+
 def test_every_route_is_in_the_matrix(app):
     """Deny by default: each (endpoint, method) of the application has rows, and every row's URL
     reaches the endpoint it claims."""
+    matrix = rows_for(app)
     routes = {(rule.endpoint, method) for rule in app.url_map.iter_rules() if rule.endpoint != "static"
               for method in rule.methods - {"HEAD", "OPTIONS"}}
-    covered = {(row.endpoint, row.method) for row in MATRIX if row.expected[ADMIN] != 405}
+    covered = {(row.endpoint, row.method) for row in matrix if row.expected[ADMIN] != 405}
     assert routes - covered == set(), "routes missing from the permission matrix"
     assert covered - routes == set(), "rows for routes that do not exist"
 
     adapter = app.url_map.bind("localhost")
     values = {"A": 1, "B": 2, "entry_A": 3, "entry_B": 4, "message": 5, "token": "t", "pending_A": 6,
-              "pending_A2": 8, "pending_A3": 9, "pending_C": 7}
-    for row in MATRIX:
+              "pending_A2": 8, "pending_A3": 9, "pending_C": 7, "identifier_B": "x", "service_A": 10, "service_A2": 11,
+              "service_B": 12, "default_A": 13}
+    for row in matrix:
         assert set(row.expected) == set(ACTORS), row.id
         url = row.url.format(**values)
         url = url.split("?")[0]
@@ -406,7 +468,7 @@ def test_every_route_is_in_the_matrix(app):
 def test_permission_matrix(world, actor):
     client = client_for(world, actor)
     mismatches = []
-    for row in MATRIX:
+    for row in rows_for(world.app):
         url = row.url.format(**world.values)
         before = snapshot()
         if row.method == "GET":
@@ -510,7 +572,7 @@ def test_list_pages_show_exactly_the_actors_rows(world, actor):
 
     # The history of A: A's entries only, whatever happened on B and C.
     history = page(client.get(f"/structures/{world.A}/historique"))
-    assert rows_of(history) == len(world.entries[world.A]) == 2
+    assert rows_of(history) == len(world.entries[world.A]) >= 2  # more with the services module (service.created)
     shown = {int(n) for n in re.findall(rf"/structures/{world.A}/historique/(\d+)", history)}
     assert shown == set(world.entries[world.A])
     assert "Boulangerie" not in history and "Lorient" not in history

@@ -196,6 +196,11 @@ def _after_decision(actor, ids, accept, reason, now, extra) -> None:
         spaces = default_spaces(structure, m.role) if accept else []
         if accept:
             grants.append({"id": m.id, "granted_spaces": spaces})
+        # The event first: the history's snapshot (HIS-3) then sees what plugins wrote for this decision.
+        if accept:
+            events.emit(action, actor=actor, **_ids_of(m), spaces=spaces, extra=extra)
+        else:
+            events.emit(action, actor=actor, **_ids_of(m), reason=reason, extra=extra)
         entries.append({
             "structure_id": structure.id, "at": now, "actor_id": actor.id, "action": action,
             "comment": history.VALIDATED if accept else history.REFUSED,
@@ -206,10 +211,6 @@ def _after_decision(actor, ids, accept, reason, now, extra) -> None:
         queue(user.contact_email, "membership_validated" if accept else "membership_refused",
               user=user, structure=structure, membership=m, reason=reason,
               link=absolute_url("accounts.my_account"))
-        if accept:
-            events.emit(action, actor=actor, **_ids_of(m), spaces=spaces, extra=extra)
-        else:
-            events.emit(action, actor=actor, **_ids_of(m), reason=reason, extra=extra)
     if grants:
         db.session.execute(update(Membership), grants)
     db.session.execute(insert(HistoryEntry), entries)
@@ -289,13 +290,13 @@ def attach_user(actor: User, structure: Structure, user: User, *, role: str, sta
                                 start_date=start_date or now.date(), created_at=now, decided_at=now,
                                 decided_by_id=actor.id, granted_spaces=default_spaces(structure, wanted))
         _insert_guarded(membership)
+        events.emit("membership.attached", actor=actor, **_ids_of(membership), spaces=membership.granted_spaces,
+                    extra=extra or {})  # first: the history's snapshot (HIS-3) sees what plugins wrote
         history.record(structure.id, actor, "membership.attached", comment=history.VALIDATED, subject_user=user,
                        summary=f"Rattachement de {user.full_name} à la structure ({wanted.label.lower()})",
                        detail=_detail("membership.attached", membership, structure, user))
         queue(user.contact_email, "membership_attached", user=user, structure=structure, membership=membership,
               actor=actor, link=absolute_url("accounts.my_account"))
-        events.emit("membership.attached", actor=actor, **_ids_of(membership), spaces=membership.granted_spaces,
-                    extra=extra or {})
     return membership
 
 
@@ -323,10 +324,10 @@ def remove(actor: User, structure: Structure, ids: list[int]) -> int:
             ).rowcount
             if done:
                 removed += 1
+                events.emit("membership.removed", actor=actor, **_ids_of(m))
                 history.record(structure.id, actor, "membership.removed", comment=history.REMOVED,
                                subject_user=user, summary=f"Rattachement de {user.full_name} supprimé",
                                detail=_detail("membership.removed", m, structure, user))
-                events.emit("membership.removed", actor=actor, **_ids_of(m))
     return removed
 
 
@@ -350,12 +351,12 @@ def expire_pending() -> int:
                 select(Membership, Structure, User).join(Structure, Membership.structure_id == Structure.id)
                 .join(User, Membership.user_id == User.id).where(Membership.id.in_(chunk))
             ).all():
+                events.emit("membership.expired", actor=None, **_ids_of(m), reason=reason)
                 history.record(structure.id, None, "membership.expired", comment=history.REFUSED, subject_user=user,
                                summary=f"Demande de rattachement de {user.full_name} expirée",
                                detail=_detail("membership.expired", m, structure, user, reason=reason))
                 queue(user.contact_email, "membership_expired", user=user, structure=structure, days=ttl.days,
                       link=absolute_url("accounts.my_account"))
-                events.emit("membership.expired", actor=None, **_ids_of(m), reason=reason)
     return len(ids)
 
 

@@ -95,3 +95,44 @@ def test_administrator_pages(make_page, world):
     problems = check(page, ["/administration/", "/administration/comptes/nouveau", "/administration/courriels",
                             "/administration/structures", "/administration/structures/nouvelle"])
     assert problems == []
+
+
+def test_services_pages(make_page, live_app, world):
+    if live_app.extensions["chorus.plugins"].get_plugin("plugins.services") is None:
+        pytest.skip("the services plugin is switched off for this run")
+    from datetime import date
+
+    from chorus.extensions import db
+    from chorus.structures.models import Structure
+    from plugins.services import services
+
+    sid = world["structure_id"]
+    with live_app.app_context():
+        from chorus.accounts.models import User
+
+        structure = db.session.get(Structure, sid)
+        owner = db.session.execute(db.select(User).where(User.login_email == "gestionnaire@mairie.example")
+                                   ).scalar_one()
+        service = services.create(owner, structure, services.ServiceData("ACHATS", "Achats", date(2026, 1, 1)))
+        service_id = service.id
+        from chorus.memberships.services import request_membership
+
+        asker = Accounts().create("zoe@commune.example", last_name="Zola")
+        asked = request_membership(asker, structure, extra={"services": [service_id]}).id
+    page = make_page(bypass_csp=True)
+    log_in(page, "gestionnaire@mairie.example")
+    base = f"/structures/{sid}/services"
+    problems = check(page, [base, f"{base}/nouveau", f"{base}/{service_id}", f"{base}/{service_id}/modifier",
+                            f"/gestionnaire/rattachements/{asked}",  # the services to tick (RAT-3)
+                            f"/fournisseurs/structure?identifier_type=SIRET&identifier={world['siret']}"
+                            "&code=INCONNU&engagement=&verifier=1"])
+    page.goto(f"{base}/nouveau")
+    page.get_by_role("button", name="Valider", exact=True).click()  # the form with its errors shown
+    page.get_by_text("Le formulaire contient des erreurs").wait_for()
+    problems += [f"{base}/nouveau (erreurs): {v}" for v in violations(page)]
+    page.goto(base)
+    page.get_by_role("checkbox", name="Sélectionner le service ACHATS").check()
+    page.get_by_role("button", name="Supprimer les services cochés").click()
+    page.get_by_role("button", name="Confirmer la suppression").wait_for()
+    problems += [f"confirmation de suppression des services: {v}" for v in violations(page)]
+    assert problems == []
