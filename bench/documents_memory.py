@@ -18,13 +18,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "plugins" / "documents")]
 
+from documents_samples import MB4, pdf  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 from werkzeug.datastructures import FileStorage  # noqa: E402
 from werkzeug.test import encode_multipart  # noqa: E402
 
 from chorus import create_app, migrations  # noqa: E402
 from chorus.extensions import db  # noqa: E402
-from documents_samples import MB4, pdf  # noqa: E402
 from helpers import Accounts, CSRFClient, make_structure  # noqa: E402
 
 MB = 1024 * 1024
@@ -83,9 +83,11 @@ def run(database_url: str, count: int) -> None:
         sent, zip_peak = measure(download_all)
         one_peak = max(peaks)
         print(f"{'operation':<44}{'bytes moved':>14}{'peak (MiB)':>12}{'peak / bytes':>14}")
-        print(f"{'upload of one 4 MiB file (worst of %d)' % count:<44}{MB4:>14}{one_peak / MB:>12.2f}"
+        label_upload = f"upload of one 4 MiB file (worst of {count})"
+        label_zip = f"ZIP of {len(ids)} documents of 4 MiB, streamed"
+        print(f"{label_upload:<44}{MB4:>14}{one_peak / MB:>12.2f}"
               f"{one_peak / MB4:>14.3f}")
-        print(f"{'ZIP of %d documents of 4 MiB, streamed' % len(ids):<44}{sent:>14}{zip_peak / MB:>12.2f}"
+        print(f"{label_zip:<44}{sent:>14}{zip_peak / MB:>12.2f}"
               f"{zip_peak / sent:>14.3f}")
 
 

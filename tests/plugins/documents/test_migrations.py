@@ -1,12 +1,12 @@
 """The documents branch of the migrations: down and up again on a populated database (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
+from documents_samples import pdf, upload
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import text
 
 from chorus import migrations
 from chorus.extensions import db
-from documents_samples import pdf, upload
 
 
 def test_the_documents_branch_goes_down_and_up_again_leaving_the_core_as_it_was(world):
