@@ -61,7 +61,7 @@ def test_add_list_download_and_delete(make_page, structure_id, tmp_path, js):
 
     add(page, tmp_path, "Contrat été.pdf", PDF, "Contrat de cantine")
     expect(page.get_by_text("Pièce jointe « Contrat de cantine » ajoutée (Contrat été.pdf).")).to_be_visible()
-    add(page, tmp_path, "rib.txt", "Banque de France\n".encode(), "RIB de la commune", "RIB / coordonnées bancaires")
+    add(page, tmp_path, "rib.txt", b"Banque de France\n", "RIB de la commune", "RIB / coordonnées bancaires")
     expect(page.get_by_role("table")).to_contain_text("RIB de la commune")
     expect(page.get_by_role("table").locator("tbody tr")).to_have_count(2)
 
