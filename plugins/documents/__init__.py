@@ -72,3 +72,31 @@ def template_slot(name, context):
     from .views import record_section
 
     return record_section(context["structure"])
+
+
+@hookimpl
+def populate_demo(demo):
+    """Two documents on the demo commune's record, added by its primary manager (once)."""
+    import io
+
+    from sqlalchemy import select
+
+    from chorus.extensions import db
+
+    from . import services
+    from .models import Document
+
+    commune, manager = demo.get("structure:commune"), demo.get("gestionnaire")
+    if commune is None or manager is None:
+        return
+    if db.session.execute(select(Document.id).where(Document.structure_id == commune.id)).first():
+        return
+    samples = [
+        ("procedure-achats.txt", "Procédure d'achat de la commune", "procedure",
+         "Procédure d'achat\n1. Demande de devis\n2. Bon de commande signé\n3. Service fait\n"),
+        ("fournisseurs.csv", "Liste des fournisseurs référencés", "autre",
+         "raison sociale;siret\nAtelier Dupont;\nBoulangerie Martin;\n"),
+    ]
+    for name, designation, type_code, text in samples:
+        services.add(manager, commune, io.BytesIO(text.encode()), name, designation, type_code)
+    demo["created"] = True

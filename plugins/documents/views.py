@@ -129,7 +129,8 @@ def download(structure_id, document_id):
     """One document, as an attachment (SPEC DOC-3, DOC-4)."""
     structure = structures.get_for(current_user, structure_id, "structure.view")
     document = services.one(current_user, structure, document_id)
-    response = Response(stream_with_context(services.chunks(document.id)), mimetype=document.media_type,
+    # content_type, not mimetype: no charset added to a text file whose encoding we did not choose (CSV in cp1252).
+    response = Response(stream_with_context(services.chunks(document.id)), content_type=document.media_type,
                         direct_passthrough=True)
     response.content_length = document.size
     return _attachment(response, document.file_name)
