@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import posixpath
+import re
 import unicodedata
 import zipfile
 from dataclasses import dataclass
@@ -48,6 +49,8 @@ ACTIVE_MARKUP = ("<script", "<svg", "<html", "<!doctype html", "<iframe", "<obje
                  "<?xml-stylesheet", "<body", "onload=", "onerror=")
 ARCHIVE_EXTENSIONS = (".zip", ".jar", ".7z", ".rar", ".gz", ".tgz", ".bz2", ".xz", ".tar", ".cab", ".iso", ".zst",
                       ".lz", ".lzma", ".z", ".arj", ".docx", ".xlsx", ".pptx", ".odt", ".ods", ".odp", ".apk")
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")  # what text never holds (tab, LF, FF, CR allowed)
 ARCHIVE_MAGIC = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08", b"\x1f\x8b", b"7z\xbc\xaf\x27\x1c", b"Rar!",
                  b"BZh", b"\xfd7zXZ\x00", b"MSCF", b"\x28\xb5\x2f\xfd")
 
@@ -109,13 +112,12 @@ def inspect(stream, file_name: str) -> Inspection:
     stream.seek(0)
     try:
         found = {m.mime_type for m in puremagic.magic_string(head)}
-        zip_like = any(m.byte_match.startswith(b"PK") for m in puremagic.magic_string(head))
     except puremagic.PureError:
-        found, zip_like = set(), False
+        found = set()
     if "image/svg+xml" in found or "text/html" in found:
         raise Unacceptable("Les pages HTML et les images SVG ne sont pas acceptées : elles peuvent contenir du "
                            "code exécutable.")
-    if head.startswith(b"PK") or zip_like:
+    if head[:4] in ZIP_MAGIC:
         media_type = _inspect_zip(stream, ext)
     elif found & BINARY_MAGIC:
         media_type = next(m for m in ("application/pdf", "image/png", "image/jpeg", "image/gif") if m in found)
@@ -144,7 +146,7 @@ def _inspect_text(stream, ext: str) -> str:
                 if first is None:
                     first = text.lstrip()[:200]
                 window = (tail + text).lower()
-                if any(ord(c) < 32 and c not in "\t\r\n\f" for c in text):
+                if CONTROL.search(text):
                     raise Unacceptable("Ce fichier n'est pas un fichier texte : son contenu ne correspond pas à son "
                                        f"extension ({ext}).")
                 if any(marker in window for marker in ACTIVE_MARKUP):

@@ -145,6 +145,7 @@ def test_an_empty_file_is_refused(world):
     (ods(), "budget.ods", "application/vnd.oasis.opendocument.spreadsheet"),
     ("nom;montant\nÉcole;12,50\n".encode("cp1252"), "export.csv", "text/csv"),
     ("Compte rendu de réunion\n".encode(), "notes.txt", "text/plain"),
+    (b"PKI : renouveler les certificats\n", "pki.txt", "text/plain"),  # "PK" alone is no archive
     (b"<?xml version='1.0'?><Facture/>", "facture.xml", "application/xml"),
     (zipped({"a.pdf": pdf(), "b/c.txt": b"texte"}), "lot.zip", "application/zip"),
 ])
