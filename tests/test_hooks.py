@@ -442,10 +442,16 @@ def test_every_emitted_event_name_is_in_the_catalogue(essai_app):
     import re
     from pathlib import Path
 
+    from chorus.plugins import get_pm
+
     root = Path(__file__).resolve().parent.parent
+    loaded = {name for name, p in get_pm().list_name_plugin() if p is not None}  # a switched-off plugin is None
     names = set()
     for folder in ("chorus", "plugins"):
         for source in (root / folder).rglob("*.py"):
+            package = source.relative_to(root).parts[:2]
+            if folder == "plugins" and len(package) == 2 and ".".join(package) not in loaded:
+                continue  # a feature plugin switched off for this run declares nothing
             text = source.read_text()
             names |= set(re.findall(r"emit\(\s*\"([^\"]+)\"", text))
             # A name chosen at run time: action = "membership.validated" if accept else "membership.refused"

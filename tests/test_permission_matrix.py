@@ -281,7 +281,7 @@ def plugin_matrices(app) -> list:
     `populate(world)` (the objects its URLs name, by key) and `VALUES` (stand-ins for the routing check)."""
     import importlib.util
 
-    loaded = {name for name, _ in app.extensions["chorus.plugins"].list_name_plugin()}
+    loaded = {name for name, p in app.extensions["chorus.plugins"].list_name_plugin() if p is not None}
     found = []
     for path in sorted(PLUGIN_TESTS.glob("*/matrix.py")):
         if f"plugins.{path.parent.name}" in loaded:
