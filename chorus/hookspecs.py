@@ -111,3 +111,8 @@ def history_snapshot(action, membership):
 @hookspec
 def register_history_actions():
     """Return a dict of history action codes to the French labels of the Historique filter."""
+
+
+@hookspec
+def register_document_types():
+    """Return (code, French label) pairs: the kinds of document a structure's record may hold (SPEC DOC-2)."""

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import re
+from tempfile import SpooledTemporaryFile
 from urllib.parse import urlsplit
 
 from flask import Request as FlaskRequest
@@ -140,11 +141,61 @@ class _FormDataParser(FormDataParser):
         return super()._parse_urlencoded(stream, mimetype, content_length, options)
 
 
+# Room for the text fields, boundaries and part headers beside the file(s) of a view with a per-file limit.
+UPLOAD_FORM_ALLOWANCE = 64 * 1024
+
+
+class _BoundedUpload(SpooledTemporaryFile):
+    """An uploaded file part, kept in memory up to 500 KB then on disk (Werkzeug's default), that refuses with
+    413 the first byte past `limit`: the parser stops there, before the view runs."""
+
+    def __init__(self, limit: int):
+        super().__init__(max_size=500 * 1024, mode="rb+")
+        self._limit, self._written = limit, 0
+
+    def write(self, data):
+        self._written += len(data)
+        if self._written > self._limit:
+            self.close()
+            raise RequestEntityTooLarge()
+        return super().write(data)
+
+
 class Request(FlaskRequest):
     """Body limits whatever the transfer encoding: MAX_CONTENT_LENGTH for the whole body, MAX_FORM_MEMORY_SIZE
-    for form text (multipart text parts, and urlencoded bodies too)."""
+    for form text (multipart text parts, and urlencoded bodies too), and a view's own per-file limit
+    (`accepts_files(max_size=...)`) for each file part and for the body."""
 
     form_data_parser_class = _FormDataParser
+
+    @property
+    def max_file_size(self) -> int | None:
+        """The per-file limit of the view this request is routed to, if it set one."""
+        from flask import current_app
+
+        if self.url_rule is None or not current_app:
+            return None
+        view = current_app.view_functions.get(self.url_rule.endpoint)
+        return getattr(view, "chorus_max_file_size", None)
+
+    @property
+    def max_content_length(self) -> int | None:
+        limit = super().max_content_length
+        per_file = self.max_file_size
+        if per_file is not None:
+            own = per_file + UPLOAD_FORM_ALLOWANCE
+            limit = own if limit is None else min(limit, own)
+        return limit
+
+    @max_content_length.setter
+    def max_content_length(self, value: int | None) -> None:
+        self._max_content_length = value
+
+    def _get_file_stream(self, total_content_length, content_type, filename=None, content_length=None):
+        per_file = self.max_file_size
+        if per_file is None:
+            return super()._get_file_stream(total_content_length, content_type, filename, content_length)
+        return _BoundedUpload(per_file)
 
     @cached_property
     def stream(self):
@@ -232,10 +283,23 @@ def _error_page(code: int, detail: str | None = None):
     return render("errors/error.html", status=code, code=code, title=title, text=detail or text)
 
 
-def accepts_files(view):
-    """Mark a view that takes uploaded files; any other refuses a file part (P6-3)."""
-    view.chorus_accepts_files = True
-    return view
+def accepts_files(*fields, max_size: int | None = None):
+    """Mark a view that takes uploaded files; any other view refuses a file part (P6-3).
+
+    `@accepts_files` takes files in any field; `@accepts_files("fichier", max_size=n)` only in the fields named
+    (a file part in another field is refused the same way), and a file over `n` bytes, or a body too large to
+    be one such file and its form, is refused with 413 while the body is read, before the view runs.
+    """
+    if len(fields) == 1 and callable(fields[0]):
+        fields[0].chorus_accepts_files = True
+        return fields[0]
+
+    def mark(view):
+        view.chorus_accepts_files = frozenset(fields) or True
+        view.chorus_max_file_size = max_size
+        return view
+
+    return mark
 
 
 def _reject_unexpected_files():
@@ -246,7 +310,8 @@ def _reject_unexpected_files():
     from flask import current_app
 
     view = current_app.view_functions.get(request.endpoint)
-    if view is not None and getattr(view, "chorus_accepts_files", False):
+    accepted = getattr(view, "chorus_accepts_files", False)
+    if accepted is True or (accepted and set(request.files) <= accepted):
         return None
     return _error_page(400, "Ce formulaire n'accepte pas de fichier : saisissez le texte dans les champs prévus.")
 

@@ -173,6 +173,10 @@ class ThrowAway:
         return {"essai.action": "Action d'essai"}
 
     @hookimpl
+    def register_document_types(self):
+        return [("essai", "Pièce d'essai")]
+
+    @hookimpl
     def populate_demo(self, demo):
         self.demo_seen = sorted(k for k in demo if k not in ("logins", "created"))
         demo["logins"].append(("essai@demo.chorus.test", "compte d'essai"))
@@ -343,6 +347,14 @@ def test_every_slot_is_in_the_readme():
         used |= set(re.findall(r"slot\(\"([a-z_]+)\"", template.read_text()))
     readme = (root / "README.md").read_text()
     assert used and {name for name in used if f"`{name}`" not in readme} == set()
+
+
+def test_hook_register_document_types(essai_app):
+    # SPEC DOC-2: the list of kinds of document is open to plugins; whoever keeps documents offers them all
+    # (tests/plugins/documents: the form offers and accepts them).
+    from chorus.plugins import collect, hook
+
+    assert ("essai", "Pièce d'essai") in collect(hook().register_document_types())
 
 
 def test_hook_populate_demo(essai_app, plugin):

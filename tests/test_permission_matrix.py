@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import urlsplit
 
@@ -72,6 +73,7 @@ class Row:
     data: Callable | None = None  # world -> form data (a fresh dict per request)
     changes: bool = False  # when allowed (303), the request must change the database
     plugin: str = ""  # the feature plugin the route belongs to: the row applies when that plugin is on
+    page: bool = True  # a page (also served as an htmx fragment), not a file
 
     @property
     def id(self) -> str:
@@ -307,6 +309,37 @@ MATRIX: list[Row] = [
 ]
 
 
+# ---------------------------------------------------------------- feature plugins' rows
+
+PLUGIN_TESTS = Path(__file__).resolve().parent / "plugins"
+
+
+def plugin_matrices(app) -> list:
+    """The matrices of the feature plugins this app runs: tests/plugins/<name>/matrix.py, each with `rows(m)`,
+    `populate(world)` (the objects its URLs name, by key) and `VALUES` (stand-ins for the routing check)."""
+    import importlib.util
+
+    loaded = {name for name, p in app.extensions["chorus.plugins"].list_name_plugin() if p is not None}
+    found = []
+    for path in sorted(PLUGIN_TESTS.glob("*/matrix.py")):
+        if f"plugins.{path.parent.name}" in loaded:
+            spec = importlib.util.spec_from_file_location(f"matrix_{path.parent.name}", path)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            found.append(module)
+    return found
+
+
+def matrix_of(app) -> list[Row]:
+    """MATRIX with the plugins' rows, placed before the rows that change the world the others look at."""
+    import sys
+
+    base = rows_for(app)
+    extra = [row for module in plugin_matrices(app) for row in module.rows(sys.modules[__name__])]
+    at = next(i for i, row in enumerate(base) if row.endpoint == "structures.save_block")
+    return base[:at] + extra + base[at:]
+
+
 # ---------------------------------------------------------------- the world
 
 
@@ -390,7 +423,7 @@ def world(app, accounts):
     entries = {sid: db.session.execute(
         db.select(HistoryEntry.id).where(HistoryEntry.structure_id == sid).order_by(HistoryEntry.id)
     ).scalars().all() for sid in (a.id, b.id, c.id)}
-    return SimpleNamespace(
+    world = SimpleNamespace(
         app=app, emails=emails, ids={n: u.id for n, u in users.items()}, A=a.id, B=b.id, C=c.id,
         designations={"A": a.designation, "B": "Boulangerie Bravo et fils", "C": c.designation},
         entries=entries, message=message.id,
@@ -401,6 +434,9 @@ def world(app, accounts):
         pending_A=pending_a.id, member_A=member_a, identifier_B=b.identifier,
         primary_B_membership=primary_b_membership, charlie=primary_c.id,
     )
+    for module in plugin_matrices(app):
+        world.values.update(module.populate(world))
+    return world
 
 
 SNAPSHOT_TABLES = ("structure", "membership", "history_entry", "user_account", "outbox_message", "account_token")
@@ -442,7 +478,7 @@ def rows_for(app) -> list[Row]:
 def test_every_route_is_in_the_matrix(app):
     """Deny by default: each (endpoint, method) of the application has rows, and every row's URL
     reaches the endpoint it claims."""
-    matrix = rows_for(app)
+    matrix = matrix_of(app)
     routes = {(rule.endpoint, method) for rule in app.url_map.iter_rules() if rule.endpoint != "static"
               for method in rule.methods - {"HEAD", "OPTIONS"}}
     covered = {(row.endpoint, row.method) for row in matrix if row.expected[ADMIN] != 405}
@@ -451,8 +487,10 @@ def test_every_route_is_in_the_matrix(app):
 
     adapter = app.url_map.bind("localhost")
     values = {"A": 1, "B": 2, "entry_A": 3, "entry_B": 4, "message": 5, "token": "t", "pending_A": 6,
-              "pending_A2": 8, "pending_A3": 9, "pending_C": 7, "identifier_B": "x", "service_A": 10, "service_A2": 11,
-              "service_B": 12, "default_A": 13}
+              "pending_A2": 8, "pending_A3": 9, "pending_C": 7, "identifier_B": "x", "service_A": 10,
+              "service_A2": 11, "service_B": 12, "default_A": 13}
+    for module in plugin_matrices(app):
+        values.update(module.VALUES)
     for row in matrix:
         assert set(row.expected) == set(ACTORS), row.id
         url = row.url.format(**values)
@@ -468,7 +506,7 @@ def test_every_route_is_in_the_matrix(app):
 def test_permission_matrix(world, actor):
     client = client_for(world, actor)
     mismatches = []
-    for row in rows_for(world.app):
+    for row in matrix_of(world.app):
         url = row.url.format(**world.values)
         before = snapshot()
         if row.method == "GET":
@@ -479,7 +517,7 @@ def test_permission_matrix(world, actor):
         if got != expected:
             mismatches.append(f"{row.id}: expected {expected}, got {got}")
             continue
-        if row.method == "GET" and expected == 200:
+        if row.method == "GET" and expected == 200 and row.page:
             # Every page is also an htmx fragment: its content block and title, no layout, never a 500.
             fragment = client.get(url, headers={"HX-Request": "true"})
             html = page(fragment)

@@ -201,3 +201,61 @@ def test_behind_a_proxy_the_client_address_is_the_forwarded_one(make_app, accoun
 def test_hsts_when_served_over_https(make_app):
     application = make_app(SESSION_COOKIE_SECURE=True)
     assert "max-age" in application.test_client().get("/").headers["Strict-Transport-Security"]
+
+
+# ------------------------------------------------------------------ uploads: accepts_files(fields, max_size)
+
+
+class _Uploads:
+    """A throw-away plugin with one upload view: files in "piece" only, 10 bytes at most."""
+
+    def __init__(self):
+        from flask import Blueprint, request
+
+        from chorus.web import accepts_files
+
+        self.seen = []
+        bp = Blueprint("essai_upload", __name__)
+
+        @bp.post("/essai/envoi")
+        @accepts_files("piece", max_size=10)
+        def envoi():
+            self.seen.append(request.files["piece"].read())
+            return "reçu"
+
+        self.bp = bp
+
+    from chorus.hookspecs import hookimpl
+
+    @hookimpl
+    def register_blueprints(self):
+        return [self.bp]
+
+
+def test_a_view_limits_its_files_before_it_runs(make_app, accounts):
+    import io
+
+    from helpers import page
+
+    plugin = _Uploads()
+    application = make_app(EXTRA_PLUGINS=[plugin])
+    with application.app_context():
+        accounts.create()
+        client = application.test_client()
+        accounts.login(client)
+
+        def send(**files):
+            return client.post("/essai/envoi", data={k: (io.BytesIO(v), f"{k}.txt") for k, v in files.items()},
+                               content_type="multipart/form-data")
+
+        assert send(piece=b"0123456789").status_code == 200  # exactly the limit
+        response = send(piece=b"0123456789A")  # one byte more: refused while the body is read
+        assert response.status_code == 413 and "Fichier ou formulaire trop volumineux" in page(response)
+        # A file in a field the view does not name is refused like a file sent to any other form (P6-3).
+        response = send(piece=b"ok", autre=b"ok")
+        assert response.status_code == 400 and "n'accepte pas de fichier" in page(response)
+        # A body that could not be one such file and its form is refused from its length alone.
+        response = client.post("/essai/envoi", data={"piece": (io.BytesIO(b"x" * 100_000), "p.txt")},
+                               content_type="multipart/form-data")
+        assert response.status_code == 413
+        assert plugin.seen == [b"0123456789"]

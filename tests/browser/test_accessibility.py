@@ -1,6 +1,7 @@
 """Every page passes axe-core's WCAG 2.1 A/AA rules (those RGAA 4.1.2 maps to) in a real Chromium."""
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -135,4 +136,32 @@ def test_services_pages(make_page, live_app, world):
     page.get_by_role("button", name="Supprimer les services cochés").click()
     page.get_by_role("button", name="Confirmer la suppression").wait_for()
     problems += [f"confirmation de suppression des services: {v}" for v in violations(page)]
+    assert problems == []
+
+
+@pytest.mark.skipif(any(name in os.environ.get("CHORUS_TEST_DISABLED_PLUGINS", "") for name in ("all", "documents")),
+                    reason="the documents plugin is switched off for this run")
+def test_documents_pages(make_page, world, live_app, tmp_path):
+    """"Gestion des pièces jointes" with a document, its errors, and the deletion's confirmation."""
+    page = make_page(bypass_csp=True)
+    log_in(page, "gestionnaire@mairie.example")
+    sid = world["structure_id"]
+    base = f"/structures/{sid}/pieces-jointes"
+    page.goto(base)
+    page.get_by_role("button", name="Ajouter").click()  # the form with its errors shown
+    page.get_by_text("Le formulaire contient des erreurs").wait_for()
+    problems = [f"{base} (erreurs): {v}" for v in violations(page)]
+    sample = tmp_path / "contrat.pdf"
+    sample.write_bytes(b"%PDF-1.4\n%%EOF\n")
+    page.get_by_label("Parcourir").set_input_files(str(sample))
+    page.get_by_label("Désignation").fill("Contrat de cantine")
+    page.get_by_label("Type").select_option(label="Contrat")
+    page.get_by_role("button", name="Ajouter").click()
+    page.get_by_text("Pièce jointe « Contrat de cantine » ajoutée").wait_for()
+    with live_app.app_context():
+        from chorus.extensions import db
+        from plugins.documents.models import Document
+
+        document_id = db.session.execute(db.select(Document.id)).scalar_one()
+    problems += check(page, [base, f"{base}/supprimer?ids={document_id}", f"/structures/{sid}"])
     assert problems == []
