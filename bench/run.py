@@ -7,7 +7,7 @@ measured in the same run, on the same database, interleaved with the pages (thes
 noisy: absolute times mean little, ratios travel):
 - server time p50/p95 of each manager page and search, divided by the floor page's p95 (the bare
   route's indexed SELECT rendered in the site layout, bench/plugin.py);
-- bulk validation of 1,000 requests (as wired today, and with bench/wiring.py's proposal);
+- bulk validation of 1,000 requests;
 - requests per second of a mixed load (90 % manager pages, 10 % writes) through 4 gunicorn
   workers, divided by the bare route's requests per second under the same load.
 Goals (P5): every page p95 <= 2x the floor page; bulk validation < 0.5 s; mixed load >= 0.5x; 0 errors.
@@ -82,12 +82,7 @@ def pages(app) -> list[tuple[str, str]]:
 
 
 def measure_pages(app, rounds: int, before: bool = False) -> list[tuple[str, float, float]]:
-    """p50/p95 of each page; the user searches also with bench/wiring.py's search_users swapped in."""
-    from chorus.memberships import services
-
-    if not before:
-        import wiring
-
+    """p50/p95 of each page."""
     client = app.test_client()
     response = client.post("/connexion", data={"email": MANAGER, "password": PASSWORD})
     assert response.status_code == 303, response.status_code
@@ -95,20 +90,13 @@ def measure_pages(app, rounds: int, before: bool = False) -> list[tuple[str, flo
                ("Page plancher (même SELECT, gabarit)", "/bench/floor", False)]
     for label, url in pages(app):
         targets.append((label, url, False))
-        if "rattacher?" in url and not before:
-            targets.append((f"{label}, proposed search_users", url, True))
-    as_wired = services.search_users
     samples: dict[str, list[float]] = {label: [] for label, _, _ in targets}
-    try:
-        for _ in range(rounds + 2):  # the first two rounds warm up; every page must answer 200
-            for label, url, proposed in targets:  # interleaved: a noisy second hits every page alike
-                services.search_users = wiring.search_users if proposed else as_wired
-                start = time.perf_counter()
-                status = client.get(url).status_code
-                samples[label].append(time.perf_counter() - start)
-                assert status == 200, (url, status)
-    finally:
-        services.search_users = as_wired
+    for _ in range(rounds + 2):  # the first two rounds warm up; every page must answer 200
+        for label, url, _ in targets:  # interleaved: a noisy second hits every page alike
+            start = time.perf_counter()
+            status = client.get(url).status_code
+            samples[label].append(time.perf_counter() - start)
+            assert status == 200, (url, status)
     return [(label, *percentiles(samples[label][2:])) for label, _, _ in targets]
 
 
@@ -129,35 +117,25 @@ def new_requests(n: int, tag: str) -> list[int]:
         Membership.status == "pending", Membership.user_id >= first)).scalars().all()
 
 
-def measure_bulk(app, rounds: int, proposed: bool) -> tuple[float, float]:
-    from chorus.memberships import services
-
+def measure_bulk(app, rounds: int) -> tuple[float, float]:
     client = app.test_client()
     assert client.post("/connexion", data={"email": BULK_MANAGER, "password": PASSWORD}).status_code == 303
-    original = services._after_decision
-    if proposed:
-        from wiring import after_decision
-
-        services._after_decision = after_decision
     samples = []
-    try:
-        for r in range(rounds):
-            with app.app_context():
-                ids = new_requests(1000, f"b{int(time.time() * 1000)}r{r}")
-                outbox_before = db.session.execute(select(func.count(OutboxMessage.id))).scalar_one()
-                db.session.remove()
-            start = time.perf_counter()
-            response = client.post("/gestionnaire/rattachements", data={"ids": ids, "action": "valider"})
-            samples.append(time.perf_counter() - start)
-            assert response.status_code == 303, response.status_code
-            with app.app_context():
-                validated = db.session.execute(select(func.count()).where(
-                    Membership.id.in_(ids), Membership.status == "validated")).scalar_one()
-                mails = db.session.execute(select(func.count(OutboxMessage.id))).scalar_one() - outbox_before
-                assert validated == 1000 and mails == 1000, (validated, mails)
-                db.session.remove()
-    finally:
-        services._after_decision = original
+    for r in range(rounds):
+        with app.app_context():
+            ids = new_requests(1000, f"b{int(time.time() * 1000)}r{r}")
+            outbox_before = db.session.execute(select(func.count(OutboxMessage.id))).scalar_one()
+            db.session.remove()
+        start = time.perf_counter()
+        response = client.post("/gestionnaire/rattachements", data={"ids": ids, "action": "valider"})
+        samples.append(time.perf_counter() - start)
+        assert response.status_code == 303, response.status_code
+        with app.app_context():
+            validated = db.session.execute(select(func.count()).where(
+                Membership.id.in_(ids), Membership.status == "validated")).scalar_one()
+            mails = db.session.execute(select(func.count(OutboxMessage.id))).scalar_one() - outbox_before
+            assert validated == 1000 and mails == 1000, (validated, mails)
+            db.session.remove()
     return percentiles(samples)
 
 
@@ -316,10 +294,8 @@ def run_target(name: str, url: str, args) -> list[str]:
         lines.append(f"| {label} | {p50 * 1000:.1f} | {p95 * 1000:.1f} | {p50 / floor50:.2f} | {p95 / floor95:.2f} |")
     print("\n".join(lines), flush=True)
     bulk = []
-    for label, proposed in (("as wired today (mails rendered in the request)", False),
-                            ("proposed wiring, bench/wiring.py (queue_many)", True))[:1 if args.before else 2]:
-        p50, p95 = measure_bulk(app, args.bulk_rounds, proposed)
-        bulk.append(f"| bulk validation of 1,000 requests, {label} | {p50 * 1000:.0f} | {p95 * 1000:.0f} |")
+    p50, p95 = measure_bulk(app, args.bulk_rounds)
+    bulk.append(f"| bulk validation of 1,000 requests | {p50 * 1000:.0f} | {p95 * 1000:.0f} |")
     lines += ["", f"Bulk validation ({args.bulk_rounds} rounds, 1,000 new requests each, POST without htmx):", "",
               "| operation | p50 ms | max ms |", "|---|---:|---:|", *bulk]
     print("\n".join(lines[-len(bulk) - 4:]), flush=True)

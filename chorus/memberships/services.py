@@ -9,18 +9,19 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from flask import current_app
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 from .. import clock, events
 from ..accounts.models import AccountKind, AccountStatus, User
-from ..database import transaction
+from ..database import bulk_insert, transaction
 from ..events import Refused
 from ..extensions import db
+from ..folding import fold
 from ..history import services as history
 from ..history.models import HistoryEntry
-from ..mail.outbox import absolute_url, queue
+from ..mail.outbox import absolute_url, queue, queue_many
 from ..permissions import Denied, allowed, can, require_on
 from ..plugins import hook
 from ..structures.models import Structure, StructureStatus
@@ -190,7 +191,9 @@ def _after_decision(actor, ids, accept, reason, now, extra) -> None:
             .join(User, Membership.user_id == User.id).where(Membership.id.in_(chunk))
             .execution_options(populate_existing=True)
         ).all()
-    grants, entries = [], []
+    link = absolute_url("accounts.my_account")  # once, not once per mail
+    template = "membership_validated" if accept else "membership_refused"
+    grants, entries, mails = [], [], []
     action = "membership.validated" if accept else "membership.refused"
     for m, structure, user in rows:
         spaces = default_spaces(structure, m.role) if accept else []
@@ -208,12 +211,20 @@ def _after_decision(actor, ids, accept, reason, now, extra) -> None:
                         if accept else f"Demande de rattachement de {user.full_name} refusée : {reason}"),
             "subject_user_id": user.id, "detail": _detail(action, m, structure, user, reason=reason),
         })
-        queue(user.contact_email, "membership_validated" if accept else "membership_refused",
-              user=user, structure=structure, membership=m, reason=reason,
-              link=absolute_url("accounts.my_account"))
-    if grants:
-        db.session.execute(update(Membership), grants)
-    db.session.execute(insert(HistoryEntry), entries)
+        # What the template reads, as plain values: the sender renders it (P5: 1,000 renderings left the request).
+        mails.append({"to": user.contact_email, "template": template, "context": {
+            "user": {"first_name": user.first_name, "last_name": user.last_name},
+            "structure": {"designation": structure.designation, "identifier": structure.identifier},
+            "membership": {"role_label": Role(m.role).label}, "reason": reason, "link": link}})
+    # One UPDATE per distinct set of granted spaces (usually one or two), not one per membership.
+    by_spaces: dict[tuple, list[int]] = {}
+    for grant in grants:
+        by_spaces.setdefault(tuple(grant["granted_spaces"]), []).append(grant["id"])
+    for spaces, granted_ids in by_spaces.items():
+        for chunk in _chunks(granted_ids, 500):
+            db.session.execute(update(Membership).where(Membership.id.in_(chunk)).values(granted_spaces=list(spaces)))
+    bulk_insert(HistoryEntry.__table__, entries)  # COPY on PostgreSQL, a multi-row INSERT on SQLite
+    queue_many(mails)
 
 
 def _chunks(items: list, size: int):
@@ -254,16 +265,18 @@ def search_users(actor: User, *, last_name: str = "", first_name: str = "", emai
         raise MembershipError("Saisissez au moins un critère de recherche.")
     if not can(actor, "membership.search_users"):
         raise Denied()
+    # Driven from the memberships of the manager's structures (index on structure_id), never from all the
+    # accounts; names compared on the stored folded columns (accents and case ignored, indexed order).
     partial = [User.id.in_(related_user_ids(actor))]
-    for column, value in ((User.last_name, criteria[0]), (User.first_name, criteria[1]),
-                          (User.login_email, criteria[2])):
+    for column, value in ((User.last_name_folded, fold(criteria[0])), (User.first_name_folded, fold(criteria[1])),
+                          (User.login_email, criteria[2].lower())):
         if value:
-            escaped = value.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            partial.append(func.lower(column).like(f"%{escaped}%", escape="\\"))
+            escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            partial.append(column.like(f"%{escaped}%", escape="\\"))
     stmt = select(User).where(User.kind == AccountKind.PERSON,
                               User.status.in_([AccountStatus.ACTIVE, AccountStatus.PENDING]), *partial, *clauses)
     return db.session.execute(
-        stmt.order_by(func.lower(User.last_name), func.lower(User.first_name), User.id).limit(limit)
+        stmt.order_by(User.last_name_folded, User.first_name_folded, User.id).limit(limit)
     ).scalars().all()
 
 
