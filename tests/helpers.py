@@ -19,6 +19,11 @@ def page(response) -> str:
     return html.unescape(response.get_data(as_text=True))
 
 
+def without_tokens(text: str) -> str:
+    """A page without its CSRF tokens, which carry the second they were made in: two pages compared."""
+    return re.sub(r'("X-CSRFToken": "|name="csrf_token" value=")[^"]+', r"\1", text)
+
+
 class CSRFClient(FlaskClient):
     """A test client that sends a valid CSRF token with every form, as a browser would.
 

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from chorus.accounts.models import AccountStatus, User, UserSession
 from chorus.extensions import db
-from helpers import PASSWORD, fresh, page
+from helpers import PASSWORD, fresh, page, without_tokens
 
 NEW_PASSWORD = "un autre mot de passe solide"
 
@@ -309,7 +309,7 @@ def test_forgotten_password(client, accounts, outbox):
     accounts.login(other)
     response = client.post("/mot-de-passe-oublie", data={"email": "agent@mairie.example"})
     unknown = client.post("/mot-de-passe-oublie", data={"email": "personne@nulle.part"})
-    assert page(response) == page(unknown)  # the same answer whether or not the account exists
+    assert without_tokens(page(response)) == without_tokens(page(unknown))  # the same answer, account or not
     # The same work too (P6-7): the unknown address is told that it has no account.
     assert [(m.to_addr, m.template) for m in outbox.all()] == [
         ("agent@mairie.example", "password_reset"), ("personne@nulle.part", "password_reset_unavailable")]

@@ -14,7 +14,7 @@ from chorus.hookspecs import hookimpl
 from chorus.mail.models import OutboxMessage
 from chorus.memberships import services
 from chorus.memberships.models import Membership
-from helpers import PASSWORD, attach, fresh, make_structure, many_requests, page
+from helpers import PASSWORD, attach, fresh, make_structure, many_requests, page, without_tokens
 
 LUCAS_CONTACT = "lucas.contact@commune.example"  # his contact address: membership mails go there (NOT-1)
 
@@ -240,13 +240,6 @@ def test_an_id_posted_to_the_attachment_form_names_and_attaches_nobody_the_scree
     assert len(outbox.all()) == before
     with pytest.raises(services.MembershipError):
         services.attach_user(world.manager, world.commune, world.requester, role="member")
-
-
-def without_tokens(html: str) -> str:
-    """The page without its CSRF tokens, which carry the second they were made in."""
-    import re
-
-    return re.sub(r'("X-CSRFToken": "|name="csrf_token" value=")[^"]+', r"\1", html)
 
 
 def test_a_person_with_no_link_is_invited_and_joins_on_accepting(app, world, accounts, outbox):

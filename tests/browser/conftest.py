@@ -172,7 +172,10 @@ class Mailbox:
             query = db.select(OutboxMessage).order_by(OutboxMessage.id)
             if to:
                 query = query.where(OutboxMessage.to_addr == to)
-            return [(m.to_addr, m.subject, m.body) for m in db.session.execute(query).scalars()]
+            from chorus.mail.outbox import rendered
+
+            # Mails queued in bulk are rendered by the sender: read them as it will send them.
+            return [(m.to_addr, *rendered(m)) for m in db.session.execute(query).scalars()]
 
     def link(self, to) -> str:
         """The path of the first link in the last e-mail to `to`."""
