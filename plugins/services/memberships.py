@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from markupsafe import Markup, escape
 from sqlalchemy import delete, func, select, update
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session
 from wtforms import SelectMultipleField
 from wtforms.fields.choices import SelectChoice
 
@@ -123,6 +125,27 @@ def _chosen(structure_id: int, extra: dict) -> set[int] | None:
     return ids
 
 
+# A bulk decision announces 1,000 events: most of its memberships name no service. Which memberships of a
+# structure have service rows is read once per transaction (one query), so that the others cost nothing.
+WITH_ROWS = "services.memberships_with_rows"
+
+
+def _with_rows(structure_id: int) -> set[int]:
+    """The ids of `structure_id`'s memberships that have service rows, as this transaction sees them."""
+    cache = db.session.info.setdefault(WITH_ROWS, {})
+    if structure_id not in cache:
+        cache[structure_id] = set(db.session.execute(
+            select(MembershipService.membership_id).join(Membership, MembershipService.membership_id == Membership.id)
+            .where(Membership.structure_id == structure_id).distinct()).scalars())
+    return cache[structure_id]
+
+
+@sa_event.listens_for(Session, "after_commit")
+@sa_event.listens_for(Session, "after_soft_rollback")
+def _forget_rows(session, *args):
+    session.info.pop(WITH_ROWS, None)
+
+
 def _set(membership_id: int, service_ids, status: ServiceStatus) -> None:
     now = clock.now()
     existing = statuses(membership_id)
@@ -135,6 +158,8 @@ def _set(membership_id: int, service_ids, status: ServiceStatus) -> None:
             db.session.add(MembershipService(membership_id=membership_id, service_id=sid, status=status,
                                              updated_at=now))
     db.session.flush()
+    for rows in db.session.info.get(WITH_ROWS, {}).values():  # whichever structure it is, it has rows now
+        rows.add(membership_id)
 
 
 def _move(membership_id: int, before: tuple, after: ServiceStatus) -> None:
@@ -149,6 +174,8 @@ def domain_change(event) -> None:
     if not event.name.startswith("membership.") or "membership_id" not in p:
         return
     mid, sid = p["membership_id"], p["structure_id"]
+    if not (p.get("extra") or {}).get(FIELD) and mid not in _with_rows(sid):
+        return  # no service asked, none to move: nothing to write
     if event.name == "membership.requested":
         chosen = _chosen(sid, p["extra"])
         if chosen:
@@ -213,6 +240,8 @@ def validated_codes_by_user(structure_id: int, user_ids: list[int]) -> dict[int,
 
 def snapshot(membership) -> dict:
     """The services of a decision, as they stand once the decision is written (HIS-3)."""
+    if membership.id not in _with_rows(membership.structure_id):
+        return {}  # the whole structure: nothing to add
     rows = db.session.execute(
         select(Service.code, Service.label, MembershipService.status)
         .join(MembershipService, MembershipService.service_id == Service.id)

@@ -185,6 +185,31 @@ def test_a_bulk_validation_grants_what_each_requester_asked(app, accounts, world
     assert _statuses(lucas.id) == {"ACHATS": "validated"} and _statuses(zoe.id) == {}
 
 
+def test_a_bulk_decision_costs_the_services_module_one_query_not_one_per_request(app, accounts, world):
+    # P5: a bulk of 1,000 requests answered each event with an UPDATE and a SELECT (1,000 of each). Requests
+    # that name no service cost nothing: which memberships have service rows is read once per transaction.
+    from sqlalchemy import event
+
+    from helpers import many_requests
+
+    asked = _request(world, ids=[world.achats])
+    plain = many_requests(world.structure, 30)
+    statements = []
+
+    def count(conn, cursor, statement, *args):
+        if "membership_service" in statement:
+            statements.append(statement.split()[0])
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        memberships.decide(world.manager, [asked.id, *plain], accept=True)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert len(statements) <= 4, statements  # the rows of the structure, then the one request that asked
+    assert _statuses(asked.id) == {"ACHATS": "validated"}
+    assert all(_statuses(i) == {} for i in plain)
+
+
 def test_a_bulk_refusal_refuses_the_services(app, accounts, world):
     lucas = _request(world, ids=[world.achats])
     client = _client(app, accounts, "sophie@commune.example")
