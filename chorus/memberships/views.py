@@ -295,7 +295,7 @@ def _attach_context(structure, form, *, chosen=None, invite_form=None) -> dict:
     """The search (criteria in the query string), its results, and the invitation form when it applies."""
     search = UserSearchForm(request.args)
     filters = lists.filters("user_search", structure=structure)
-    _, active = lists.apply_filters(select(User.id), filters, request.args)
+    clauses, active = lists.criteria(filters, request.args)
     results, search_error = None, None
     searched = any(request.args.get(k) for k in ("last_name", "first_name", "email")) or active
     if searched or "rechercher" in request.args:
@@ -303,8 +303,7 @@ def _attach_context(structure, form, *, chosen=None, invite_form=None) -> dict:
             try:
                 results = services.search_users(current_user, last_name=search.last_name.data or "",
                                                 first_name=search.first_name.data or "",
-                                                email=search.email.data or "",
-                                                clauses=[f.clause(active[f.name]) for f in filters if f.name in active])
+                                                email=search.email.data or "", clauses=clauses)
             except Refused as e:
                 search_error = e.errors[""]
     if request.method == "POST" and invite_form is None:
