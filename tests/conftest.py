@@ -12,20 +12,11 @@ from sqlalchemy.engine import make_url
 
 from chorus import clock, create_app
 from chorus.extensions import db
-from helpers import Accounts, CSRFClient, Outbox
+from helpers import Accounts, CSRFClient, Outbox, disabled_plugins
 
 PG_URL = os.environ.get("CHORUS_TEST_DATABASE_URL", "")
-# "all" (or a comma-separated list): run with the feature plugins of plugins/ switched off, to show that the
-# core works without them (scripts/test.sh does a run so). Their own tests (tests/plugins/) are then left out.
-DISABLED = os.environ.get("CHORUS_TEST_DISABLED_PLUGINS", "")
-
-
-def disabled_plugins() -> list[str]:
-    from chorus.config import Defaults
-
-    if DISABLED == "all":
-        return list(Defaults.PLUGINS)
-    return [name.strip() for name in DISABLED.split(",") if name.strip()]
+# CHORUS_TEST_DISABLED_PLUGINS ("all" or a comma-separated list) runs with feature plugins switched off, to show
+# that the core works without them (scripts/test.sh does a run so); their own tests (tests/plugins/) are left out.
 
 
 def base_config(database_url: str, tmp_path) -> dict:

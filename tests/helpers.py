@@ -77,6 +77,16 @@ class Accounts:
         return response
 
 
+def disabled_plugins(*more: str) -> list[str]:
+    """The feature plugins switched off for this run (CHORUS_TEST_DISABLED_PLUGINS), and `more` besides: a test
+    that switches one plugin off must not switch on one the run left off (its tables are not in the database)."""
+    from chorus.config import Defaults
+
+    value = os.environ.get("CHORUS_TEST_DISABLED_PLUGINS", "")
+    names = list(Defaults.PLUGINS) if value == "all" else [n.strip() for n in value.split(",") if n.strip()]
+    return names + [n for n in more if n not in names]
+
+
 def contact_address(login_email: str) -> str:
     """The contact address the test accounts get by default: another mailbox than the login's."""
     local, _, domain = login_email.partition("@")

@@ -726,8 +726,9 @@ def test_hook_replaces_core_rules(make_app, accounts):
     from chorus.structures import services
     from chorus.structures.models import Structure
     from chorus.structures.services import STR_7_INTERIM, StructureError
+    from helpers import disabled_plugins
 
-    without_services = ["plugins.services"]  # the services module enforces STR-7 itself (tests/plugins/services)
+    without_services = disabled_plugins("plugins.services")  # it enforces STR-7 itself (tests/plugins/services)
     with make_app(DISABLED_PLUGINS=without_services).app_context():
         owner = accounts.create()
         structure = make_structure(owner, "Sans services")

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from chorus.extensions import db
 from chorus.history.models import HistoryEntry
-from helpers import fresh, page
+from helpers import disabled_plugins, fresh, page
 from plugins.documents.models import Document, DocumentChunk
 
 HTMX = {"HX-Request": "true"}
@@ -380,7 +380,7 @@ def test_the_list_is_paginated(world):
 def test_switched_off_nothing_of_it_shows(make_app, accounts):
     from helpers import make_structure
 
-    application = make_app(DISABLED_PLUGINS=["plugins.documents"])
+    application = make_app(DISABLED_PLUGINS=disabled_plugins("plugins.documents"))
     with application.app_context():
         structure = make_structure(accounts.create())
         client = application.test_client()

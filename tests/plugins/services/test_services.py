@@ -13,7 +13,7 @@ from chorus.extensions import db
 from chorus.history.models import HistoryEntry
 from chorus.structures import services as structures
 from chorus.structures.services import StructureError
-from helpers import attach, fresh, make_structure, page
+from helpers import attach, disabled_plugins, fresh, make_structure, page
 from plugins.services import services
 from plugins.services.models import Service
 from plugins.services.services import ServiceData, ServiceError
@@ -95,7 +95,7 @@ def test_the_migration_gives_existing_structures_their_factures_publiques(make_a
     # SPEC SRV-3, for the structures made before the module: its data migration.
     from chorus import migrations
 
-    application = make_app(DISABLED_PLUGINS=[])
+    application = make_app(DISABLED_PLUGINS=disabled_plugins())
     with application.app_context():
         owner = accounts.create()
         structure = make_structure(owner, "Ancienne structure")
@@ -446,7 +446,7 @@ def test_the_list_is_paginated(app, accounts, world):
 def test_switched_off_nothing_of_it_shows(make_app, accounts):
     # CHORUS_DISABLED_PLUGINS=plugins.services: the app starts, no block, no link, no page, and STR-7 falls back
     # on the core's interim refusal.
-    application = make_app(DISABLED_PLUGINS=["plugins.services"])
+    application = make_app(DISABLED_PLUGINS=disabled_plugins("plugins.services"))
     with application.app_context():
         owner = accounts.create()
         structure = make_structure(owner, "Sans le module")
