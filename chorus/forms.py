@@ -66,7 +66,8 @@ FORMS = {
     "membership_request": "a user asks to join a structure (RAT-1); context: structure",
     "membership_decision": "the request screen (RAT-3); context: membership",
     "membership_bulk_decision": "validate or refuse the checked requests (RAT-4); context: actor",
-    "membership_attach": "a manager attaches a user (RAT-6); context: structure",
+    "membership_attach": "a manager attaches a user (RAT-6), or creates their account attached (USR-4); context: "
+                         "structure",
     "structure_block": "one block of « Modification de la structure »; context: structure, block (its slug)",
 }
 

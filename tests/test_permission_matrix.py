@@ -165,6 +165,11 @@ def _invite(w):
     return {"invitee_email": "quelquun@ailleurs.example", "role": "member", "start_date": "", "comment": "Bienvenue"}
 
 
+def _person_for_a(w):
+    return {"last_name": "Roux", "first_name": "Emma", "login_email": "emma.roux@alpha.example", "contact_email": "",
+            "phone": "", "role": "member", "start_date": "", "comment": ""}
+
+
 def _remove_member_a(w):
     return {"ids": [str(w.member_A)], "confirme": "oui"}
 
@@ -247,6 +252,16 @@ MATRIX: list[Row] = [
     Row("GET", "/structures/{A}/inviter", "memberships.invite", "A", everyone(405)),
     Row("POST", "/structures/{B}/inviter", "memberships.invite", "B", manager_post(False), _invite),
     Row("POST", "/structures/{A}/inviter", "memberships.invite", "A", manager_post(True), _invite, changes=True),
+    # "Créer le compte utilisateur" (USR-4): managers, on their own structures only (MGR-2).
+    Row("GET", "/gestionnaire/comptes/nouveau", "dashboard.create_account", "-", roles(LOGIN, 403, 200, 200, 403)),
+    Row("GET", "/gestionnaire/comptes/nouveau?structure={A}", "dashboard.create_account", "A",
+        roles(LOGIN, 403, 200, 200, 403)),
+    Row("GET", "/gestionnaire/comptes/nouveau?structure={B}", "dashboard.create_account", "B",
+        roles(LOGIN, 403, 404, 404, 403)),
+    Row("POST", "/gestionnaire/comptes/nouveau?structure={B}", "dashboard.create_account", "B",
+        roles(LOGIN, 403, 404, 404, 403), _person_for_a),
+    Row("POST", "/gestionnaire/comptes/nouveau?structure={A}", "dashboard.create_account", "A",
+        roles(LOGIN, 403, 303, 303, 403), _person_for_a, changes=True),
     Row("GET", "/invitations/{token}", "memberships.invitation", "-", signed_in(404)),  # not theirs, or unknown
     Row("POST", "/invitations/{token}", "memberships.invitation", "-", signed_in(404), _empty),
     Row("GET", "/structures/{A}/rattachements/supprimer", "memberships.remove", "A", everyone(405)),

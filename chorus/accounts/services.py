@@ -62,9 +62,10 @@ def _check_person(*, last_name: str, first_name: str, emails: dict[str, str], ph
             raise AccountError(problem, field=field)
 
 
-def _send_activation(user: User) -> None:
+def _send_activation(user: User, **more) -> None:
     """The activation link goes to the login address: following it proves the address belongs to the
-    person, so nobody can take someone else's login (the other mails go to the contact address)."""
+    person, so nobody can take someone else's login (the other mails go to the contact address).
+    `more`: what the mail also tells (e.g. `attached_to`, the structures a manager attached the account to)."""
     token = tokens.issue(user, TokenPurpose.ACTIVATION)
     queue(
         user.login_email,
@@ -72,6 +73,7 @@ def _send_activation(user: User) -> None:
         user=user,
         link=absolute_url("accounts.activate", token=token),
         lifetime=current_app.config["ACTIVATION_TOKEN_LIFETIME"],
+        **more,
     )
 
 
@@ -158,6 +160,36 @@ def _register_anonymously(data: AccountData, origin: AccountOrigin, extra: dict)
     if created_id is None:
         return None
     events.emit("account.created", actor=None, user_id=created_id, origin=str(origin), extra=extra)
+    return user
+
+
+def create_for_person(actor: User, data: AccountData, **mail) -> User | None:
+    """"Créer le compte utilisateur" (USR-4, ACC-3): a manager creates the account of a person they want to
+    attach; it is "En cours d'activation", of origin MANAGER, and its activation link goes to the login address.
+
+    Returns None, and neither writes nor mails anything, when the login already has an account: the caller
+    gives the same answer either way and invites the owner instead (RAT-6: no account enumeration, nobody
+    attached without their consent). `mail`: what the activation mail also tells (see `_send_activation`).
+    Call it inside the caller's transaction, which also attaches the new account.
+    """
+    from ..permissions import can
+
+    if not can(actor, "account.create_for_person"):
+        raise AccountError("Seul un gestionnaire de structure peut créer le compte d'une personne.")
+    emails = {"login_email": data.login_email.strip()}
+    if data.contact_email:
+        emails["contact_email"] = data.contact_email.strip()
+    _check_person(last_name=data.last_name, first_name=data.first_name, emails=emails, phone=data.phone)
+    with transaction():
+        # INSERT ... ON CONFLICT DO NOTHING: a login taken meanwhile by another request is "already exists" too.
+        created_id = db.session.execute(
+            insert_ignore(User, _new_user_values(data, AccountOrigin.MANAGER), ["login_email"]).returning(User.id)
+        ).scalar_one_or_none()
+        if created_id is None:
+            return None
+        user = db.session.get(User, created_id)
+        _send_activation(user, **mail)
+        events.emit("account.created", actor=actor, user_id=user.id, origin=str(AccountOrigin.MANAGER), extra={})
     return user
 
 

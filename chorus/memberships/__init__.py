@@ -26,7 +26,7 @@ def permission_vote(actor, action, obj):
         return True if obj.is_active else None  # SPEC RAT-1: anyone may ask
     if action in ("membership.attach", "membership.remove") and isinstance(obj, Structure):
         return True if obj.is_active and role_of(actor, obj.id) in MANAGER_ROLES else None  # RAT-6, RAT-7
-    if action in ("membership.decide_any", "membership.search_users"):
+    if action in ("membership.decide_any", "membership.search_users", "account.create_for_person"):
         return True if is_manager_anywhere(actor) else None
     return None
 

@@ -2,6 +2,7 @@ from wtforms import DateField, HiddenField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
+from ..accounts.forms import RegisterForm
 from ..forms import BaseForm, email_address, no_control_chars, required_message
 from ..structures.models import IdentifierType
 from .models import Role
@@ -74,3 +75,9 @@ class RefuseForm(BaseForm):
 
     reason = TextAreaField("Motif du refus", description="Il est envoyé au demandeur.",
                            validators=[DataRequired(message="Le motif du refus est obligatoire."), Length(max=1000)])
+
+
+class CreateAccountForm(RegisterForm, AttachmentTermsForm):
+    """"Créer le compte utilisateur" (USR-4): the person's data, then the terms of their membership (RAT-6)."""
+
+    for_whom = None  # a manager always creates the account of another person

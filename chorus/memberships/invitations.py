@@ -24,7 +24,7 @@ from ..mail.outbox import absolute_url, queue
 from ..permissions import require_on
 from ..structures.models import Structure
 from ..validation import email_problem, text_problem
-from .models import Invitation, InvitationStatus, Membership, MembershipStatus
+from .models import Invitation, InvitationStatus, Membership, MembershipStatus, Role
 from .services import MembershipError, _check_role, _insert_guarded, _open_membership
 from .spaces import default_spaces
 
@@ -45,27 +45,39 @@ def invite(actor: User, structure: Structure, email: str, *, role: str, start_da
     problem = text_problem(comment or "", 1000, multiline=True)
     if problem:
         raise MembershipError({"comment": problem})
-    config = current_app.config
     with transaction():
-        sent = throttle.hit(f"invitation:manager:{actor.id}", config["INVITATIONS_WINDOW"])
-        if sent > config["INVITATIONS_PER_MANAGER"]:
-            raise MembershipError("Vous avez envoyé trop d'invitations aujourd'hui. Réessayez demain.")
-        token = secrets.token_urlsafe(32)
-        now = clock.now()
-        invitation = Invitation(structure_id=structure.id, email=email, role=wanted, start_date=start_date,
-                                comment=(comment or "").strip(), token_hash=_digest(token),
-                                status=InvitationStatus.PENDING, invited_by_id=actor.id, created_at=now,
-                                expires_at=now + config["INVITATION_LIFETIME"])
-        db.session.add(invitation)
-        db.session.flush()
-        history.record(structure.id, actor, "membership.invited", summary=f"Invitation envoyée à {email} "
-                       f"({wanted.label.lower()})", detail={"email": email, "role": wanted.label,
-                                                             "comment": invitation.comment})
-        queue(email, "membership_invitation", invitation=invitation, structure=structure, actor=actor,
-              link=absolute_url("memberships.invitation", token=token),
-              register_link=absolute_url("accounts.register"))
-        events.emit("membership.invited", actor=actor, invitation_id=invitation.id, structure_id=structure.id,
-                    role=str(wanted))
+        spend_invitation(actor)
+        invitation = send_invitation(actor, structure, email, wanted, start_date=start_date, comment=comment)
+    return invitation
+
+
+def spend_invitation(actor: User) -> None:
+    """Count one invitation of `actor` (inside the caller's transaction); refused past the daily limit. Creating
+    a person's account counts too (USR-4): both let a manager write to an address of their choice."""
+    config = current_app.config
+    sent = throttle.hit(f"invitation:manager:{actor.id}", config["INVITATIONS_WINDOW"])
+    if sent > config["INVITATIONS_PER_MANAGER"]:
+        raise MembershipError("Vous avez envoyé trop d'invitations aujourd'hui. Réessayez demain.")
+
+
+def send_invitation(actor: User, structure: Structure, email: str, role: Role, *, start_date: date | None,
+                    comment: str) -> Invitation:
+    """Write and mail the invitation (inside the caller's transaction, rights, limit and input checked)."""
+    token = secrets.token_urlsafe(32)
+    now = clock.now()
+    invitation = Invitation(structure_id=structure.id, email=email, role=role, start_date=start_date,
+                            comment=(comment or "").strip(), token_hash=_digest(token),
+                            status=InvitationStatus.PENDING, invited_by_id=actor.id, created_at=now,
+                            expires_at=now + current_app.config["INVITATION_LIFETIME"])
+    db.session.add(invitation)
+    db.session.flush()
+    history.record(structure.id, actor, "membership.invited", summary=f"Invitation envoyée à {email} "
+                   f"({role.label.lower()})", detail={"email": email, "role": role.label,
+                                                      "comment": invitation.comment})
+    queue(email, "membership_invitation", invitation=invitation, structure=structure, actor=actor,
+          link=absolute_url("memberships.invitation", token=token), register_link=absolute_url("accounts.register"))
+    events.emit("membership.invited", actor=actor, invitation_id=invitation.id, structure_id=structure.id,
+                role=str(role))
     return invitation
 
 

@@ -297,19 +297,27 @@ def attach_user(actor: User, structure: Structure, user: User, *, role: str, sta
                                    if existing.status == MembershipStatus.VALIDATED else
                                    f"{user.full_name} a déjà une demande en cours : traitez-la depuis "
                                    "« Les demandes de rattachement »."})
-        now = clock.now()
-        membership = Membership(user_id=user.id, structure_id=structure.id, role=wanted,
-                                status=MembershipStatus.VALIDATED, comment=comment.strip(), decision_reason="",
-                                start_date=start_date or now.date(), created_at=now, decided_at=now,
-                                decided_by_id=actor.id, granted_spaces=default_spaces(structure, wanted))
-        _insert_guarded(membership)
-        events.emit("membership.attached", actor=actor, **_ids_of(membership), spaces=membership.granted_spaces,
-                    extra=extra or {})  # first: the history's snapshot (HIS-3) sees what plugins wrote
-        history.record(structure.id, actor, "membership.attached", comment=history.VALIDATED, subject_user=user,
-                       summary=f"Rattachement de {user.full_name} à la structure ({wanted.label.lower()})",
-                       detail=_detail("membership.attached", membership, structure, user))
+        membership = _attach(actor, structure, user, wanted, start_date=start_date, comment=comment, extra=extra,
+                             summary=f"Rattachement de {user.full_name} à la structure ({wanted.label.lower()})")
         queue(user.contact_email, "membership_attached", user=user, structure=structure, membership=membership,
               actor=actor, link=absolute_url("accounts.my_account"))
+    return membership
+
+
+def _attach(actor: User, structure: Structure, user: User, role: Role, *, start_date: date | None, comment: str,
+            extra: dict | None, summary: str) -> Membership:
+    """Write a validated membership made by a manager, its event and its history entry (RAT-6, USR-4), inside
+    the caller's transaction; the caller has checked the rights and tells the person."""
+    now = clock.now()
+    membership = Membership(user_id=user.id, structure_id=structure.id, role=role,
+                            status=MembershipStatus.VALIDATED, comment=comment.strip(), decision_reason="",
+                            start_date=start_date or now.date(), created_at=now, decided_at=now,
+                            decided_by_id=actor.id, granted_spaces=default_spaces(structure, role))
+    _insert_guarded(membership)
+    events.emit("membership.attached", actor=actor, **_ids_of(membership), spaces=membership.granted_spaces,
+                extra=extra or {})  # first: the history's snapshot (HIS-3) sees what plugins wrote
+    history.record(structure.id, actor, "membership.attached", comment=history.VALIDATED, subject_user=user,
+                   summary=summary, detail=_detail("membership.attached", membership, structure, user))
     return membership
 
 

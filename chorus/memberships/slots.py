@@ -33,13 +33,16 @@ ATTACH_CHOICES = 100
 MEMBERS_PAGE_SIZE = 50
 
 
-def dashboard(user) -> dict:
-    pending = count(decidable(user))
+def managed_choices(user) -> dict:
+    """The manager's structures to choose one from (attach a user, create an account), up to ATTACH_CHOICES."""
     managed = select(Structure.id, Structure.designation).where(allowed(user, "structure.edit", Structure))
     structures = paginate(managed.order_by(Structure.designation_folded, Structure.id), page=1,
                           per_page=ATTACH_CHOICES, scalars=False)
-    return {"pending_count": pending, "managed": structures.items, "managed_total": structures.total,
-            **pending_on_dashboard(user)}
+    return {"managed": structures.items, "managed_total": structures.total}
+
+
+def dashboard(user) -> dict:
+    return {"pending_count": count(decidable(user)), **managed_choices(user), **pending_on_dashboard(user)}
 
 
 DASHBOARD_REQUESTS = 10

@@ -272,3 +272,28 @@ def test_deleting_a_service_deletes_its_memberships(world):
     m = _request(world, ids=[world.achats, world.voirie])
     services.delete_many(world.manager, world.structure, [world.achats.id])
     assert _statuses(m.id) == {"VOIRIE": "pending"}
+
+
+def test_creating_an_account_attaches_it_to_the_chosen_services(app, accounts, world):
+    # SPEC USR-4 with RAT-6: "Créer le compte utilisateur" offers the structure's services (the core form's hook).
+    client = _client(app, accounts, "sophie@commune.example")
+    url = f"/gestionnaire/comptes/nouveau?structure={world.structure.id}"
+    shown = page(client.get(url))
+    assert "ACHATS" in shown and "VOIRIE" in shown and "VENTES" not in shown and "FERME" not in shown
+    person = {"last_name": "Roux", "first_name": "Emma", "login_email": "emma@commune.example", "contact_email": "",
+              "phone": "", "role": "member", "start_date": "", "comment": ""}
+    # Another structure's service is refused, nothing written.
+    response = client.post(url, data={**person, "services": [str(world.foreign.id)]})
+    assert response.status_code == 422
+    from chorus.accounts.models import User
+
+    fresh()
+    assert db.session.execute(select(User.id).where(User.login_email == "emma@commune.example")).first() is None
+    response = client.post(url, data={**person, "services": [str(world.achats.id)]})
+    assert response.status_code == 303, page(response)
+    fresh()
+    emma = db.session.execute(select(User).where(User.login_email == "emma@commune.example")).scalar_one()
+    [m] = db.session.execute(select(Membership).where(Membership.user_id == emma.id)).scalars().all()
+    rows = db.session.execute(select(MembershipService.service_id, MembershipService.status).where(
+        MembershipService.membership_id == m.id)).all()
+    assert rows == [(world.achats.id, "validated")]
