@@ -3,21 +3,11 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 
 import pytest
+from browser_helpers import violations
 
 from helpers import PASSWORD, Accounts, make_structure
-
-AXE = Path(__file__).parent / "vendor" / "axe-4.14.1.min.js"
-TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-
-
-def violations(page) -> list[str]:
-    page.add_script_tag(path=str(AXE))  # the context bypasses CSP for this injection only
-    result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", TAGS)
-    return [f"{v['id']} ({v['impact']}): {v['help']} — " + ", ".join(n["target"][0] for n in v["nodes"][:3])
-            for v in result["violations"]]
 
 
 @pytest.fixture
@@ -78,7 +68,12 @@ def test_manager_pages(make_page, world):
                             f"/structures/{sid}/rattacher?email=personne@ailleurs.example",  # the invitation form
                             f"/gestionnaire/rattachements/{world['request_id']}/refuser",
                             "/invitations/jeton-inconnu",
+                            "/gestionnaire/comptes/nouveau", f"/gestionnaire/comptes/nouveau?structure={sid}",
                             f"/mon-compte/rattachements/nouveau?identifier_type=SIRET&identifier={world['siret']}"])
+    page.goto(f"/gestionnaire/comptes/nouveau?structure={sid}")
+    page.get_by_role("button", name="Créer le compte utilisateur").click()  # the form with its errors shown
+    page.get_by_text("Le formulaire contient des erreurs").wait_for()
+    problems += [f"créer le compte utilisateur (erreurs): {v}" for v in violations(page)]
     page.goto(f"/structures/{sid}/historique")
     page.locator("a[href*='/historique/']").first.click()
     problems += [f"détail de l'historique: {v}" for v in violations(page)]

@@ -1,0 +1,68 @@
+""""Créer le compte utilisateur" in Chromium (SPEC USR-4, ACC-3): from the dashboard, the manager chooses the
+structure, fills the person's data and the membership's terms; the person activates the account from the mail and
+finds the structure in Mon compte. With JavaScript (errors swapped in place) and without."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from browser_helpers import assert_single_page, field
+
+from helpers import make_structure
+
+expect = pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package").expect
+
+EMAIL = "gestionnaire@mairie.example"
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def structure_id(live_app, database):
+    from chorus.accounts.models import User
+    from chorus.extensions import db
+
+    database.create_account(EMAIL)
+    with live_app.app_context():
+        manager = db.session.execute(db.select(User).where(User.login_email == EMAIL)).scalar_one()
+        return make_structure(manager, "Commune de Saint-Exemple").id
+
+
+@pytest.mark.parametrize("js", [True, False])
+def test_create_an_account_attached_then_the_person_activates_it(make_page, structure_id, mailbox, js):
+    page = make_page(java_script_enabled=js)
+    page.goto("/connexion")
+    field(page, "Adresse de connexion").fill(EMAIL)
+    field(page, "Mot de passe").fill(PASSWORD)
+    page.get_by_role("main").get_by_role("button", name="Se connecter").click()
+    expect(page).to_have_url(re.compile(r"/mon-compte$"))
+
+    page.goto("/gestionnaire/")
+    page.get_by_role("link", name="Créer le compte utilisateur").click()
+    page.get_by_label("Structure de rattachement", exact=True).select_option(label="Commune de Saint-Exemple")
+    page.get_by_role("button", name="Continuer").click()
+    expect(page.get_by_role("main")).to_contain_text("Structure de rattachement : Commune de Saint-Exemple")
+
+    field(page, "Nom").fill("Roux")
+    field(page, "Prénom").fill("Emma")
+    field(page, "Adresse de connexion").fill("pas-une-adresse")
+    page.get_by_role("button", name="Créer le compte utilisateur").click()
+    expect(page.get_by_text("Le formulaire contient des erreurs")).to_be_visible()
+    assert_single_page(page)
+    field(page, "Adresse de connexion").fill("emma@mairie.example")
+    field(page, "Adresse de contact").fill("emma.roux@perso.example")
+    page.get_by_label("Gestionnaire secondaire").check()
+    page.get_by_role("button", name="Créer le compte utilisateur").click()
+    expect(page.get_by_text("Demande enregistrée pour emma@mairie.example")).to_be_visible()
+    assert_single_page(page)
+
+    person = make_page(java_script_enabled=js)
+    person.goto(mailbox.link("emma@mairie.example"))
+    field(person, "Nouveau mot de passe").fill("une phrase de passe assez longue")
+    field(person, "Confirmation du mot de passe").fill("une phrase de passe assez longue")
+    person.get_by_role("main").get_by_role("button").click()
+    person.goto("/connexion")
+    field(person, "Adresse de connexion").fill("emma@mairie.example")
+    field(person, "Mot de passe").fill("une phrase de passe assez longue")
+    person.get_by_role("main").get_by_role("button", name="Se connecter").click()
+    expect(person).to_have_url(re.compile(r"/mon-compte$"))
+    expect(person.get_by_role("main")).to_contain_text("Commune de Saint-Exemple")
