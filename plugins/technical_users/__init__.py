@@ -55,6 +55,26 @@ def permission_vote(actor, action, obj):
 
 
 @hookimpl
+def domain_change(event):
+    """A technical user's membership is not removed with "Supprimer rattachements" (RAT-7): a secondary manager
+    could cut the structure's API access that way, which TEC-2 leaves to the primary manager's reset."""
+    if event.name != "membership.removed":
+        return
+    from sqlalchemy import select
+
+    from chorus.events import Refused
+    from chorus.extensions import db
+
+    from .models import TechnicalUser
+
+    p = event.payload
+    if db.session.execute(select(TechnicalUser.id).where(TechnicalUser.user_id == p["user_id"],
+                                                         TechnicalUser.structure_id == p["structure_id"])).first():
+        raise Refused("Le rattachement de l'utilisateur technique ne peut pas être supprimé : pour couper son accès "
+                      "à l'API, réinitialisez son mot de passe.")
+
+
+@hookimpl
 def template_slot(name, context):
     if name != "structure_sections":
         return None

@@ -223,3 +223,23 @@ def test_pages_as_full_pages_and_htmx_fragments(app, world):
     assert "<html" in page(client.get(reset_page))
     fragment = client.get(reset_page, headers={"HX-Request": "true"})
     assert fragment.status_code == 200 and "<html" not in page(fragment) and "Confirmer" in page(fragment)
+
+
+def test_its_membership_is_not_removed_and_its_history_entries_open(app, world):
+    # RAT-7 with TEC-2: no manager cuts the API access by removing the membership; the history shows each step.
+    client = client_as(app, "sophie@commune.example")
+    create(client, world.commune)
+    fresh()
+    user_id = db.session.execute(select(User.id).where(User.login_email == TECH)).scalar_one()
+    membership_id = db.session.execute(select(Membership.id).where(Membership.user_id == user_id)).scalar_one()
+    karim = client_as(app, "karim@commune.example")
+    response = karim.post(f"/structures/{world.commune.id}/rattachements/supprimer",
+                          data={"ids": [str(membership_id)], "confirme": "oui"})
+    assert response.status_code == 303
+    assert "ne peut pas être supprimé" in page(karim.get(response.headers["Location"]))
+    fresh()
+    assert db.session.get(Membership, membership_id).status == "validated"
+    entry = db.session.execute(select(HistoryEntry.id).where(
+        HistoryEntry.action == "technical_user.created")).scalar_one()
+    detail = page(client.get(f"/structures/{world.commune.id}/historique/{entry}"))
+    assert "Création de l'utilisateur technique" in detail and TECH in detail
