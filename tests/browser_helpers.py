@@ -32,3 +32,12 @@ def assert_single_page(page):
 def field(scope, label):
     """The form field labelled `label`, whether or not its label ends with the required-field mark "*"."""
     return scope.get_by_label(re.compile(rf"^{re.escape(label)}(\s*\*)?$"))
+
+
+def log_in(page, email="gestionnaire@mairie.example", password="correct horse battery staple"):
+    """Log in through the login page (by default as the manager of the `structure_id` fixture)."""
+    page.goto("/connexion")
+    field(page, "Adresse de connexion").fill(email)
+    field(page, "Mot de passe").fill(password)
+    page.get_by_role("main").get_by_role("button", name="Se connecter").click()
+    expect(page).to_have_url(re.compile(r"/mon-compte$"))

@@ -62,6 +62,13 @@ def _check_person(*, last_name: str, first_name: str, emails: dict[str, str], ph
             raise AccountError(problem, field=field)
 
 
+def _check_new_person(data: AccountData) -> None:
+    emails = {"login_email": data.login_email.strip()}
+    if data.contact_email:
+        emails["contact_email"] = data.contact_email.strip()
+    _check_person(last_name=data.last_name, first_name=data.first_name, emails=emails, phone=data.phone)
+
+
 def _send_activation(user: User, **more) -> None:
     """The activation link goes to the login address: following it proves the address belongs to the
     person, so nobody can take someone else's login (the other mails go to the contact address).
@@ -107,10 +114,7 @@ def register(data: AccountData, *, actor: User | None = None, origin: AccountOri
     """
     if is_pigp and not (actor and actor.is_admin):
         raise AccountError("Seul un administrateur de la plateforme peut créer un compte PIGP.")
-    emails = {"login_email": data.login_email.strip()}
-    if data.contact_email:
-        emails["contact_email"] = data.contact_email.strip()
-    _check_person(last_name=data.last_name, first_name=data.first_name, emails=emails, phone=data.phone)
+    _check_new_person(data)
     with transaction():
         if actor is None:
             if address and not _mail_budget_left(address):
@@ -176,10 +180,7 @@ def create_for_person(actor: User, data: AccountData, **mail) -> User | None:
 
     if not can(actor, "account.create_for_person"):
         raise AccountError("Seul un gestionnaire de structure peut créer le compte d'une personne.")
-    emails = {"login_email": data.login_email.strip()}
-    if data.contact_email:
-        emails["contact_email"] = data.contact_email.strip()
-    _check_person(last_name=data.last_name, first_name=data.first_name, emails=emails, phone=data.phone)
+    _check_new_person(data)
     with transaction():
         # INSERT ... ON CONFLICT DO NOTHING: a login taken meanwhile by another request is "already exists" too.
         created_id = db.session.execute(

@@ -235,3 +235,18 @@ class Database:
 @pytest.fixture
 def database(live_app):
     return Database(live_app)
+
+
+MANAGER = "gestionnaire@mairie.example"
+
+
+@pytest.fixture
+def structure_id(live_app, database):
+    """A private structure, "Commune de Saint-Exemple", whose primary manager is MANAGER (log in with log_in)."""
+    from chorus.accounts.models import User
+    from helpers import make_structure
+
+    database.create_account(MANAGER)
+    with live_app.app_context():
+        manager = db.session.execute(db.select(User).where(User.login_email == MANAGER)).scalar_one()
+        return make_structure(manager, "Commune de Saint-Exemple").id

@@ -3,13 +3,10 @@ JavaScript (htmx posts the form, including a file over 4 MB refused with its Fre
 from __future__ import annotations
 
 import os
-import re
 import zipfile
 
 import pytest
-from browser_helpers import field
-
-from helpers import make_structure
+from browser_helpers import field, log_in
 
 expect = pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package").expect
 
@@ -17,29 +14,8 @@ _OFF = os.environ.get("CHORUS_TEST_DISABLED_PLUGINS", "")
 pytestmark = pytest.mark.skipif(_OFF == "all" or "plugins.documents" in _OFF.split(","),
                                 reason="the documents plugin is switched off for this run")
 
-EMAIL = "gestionnaire@mairie.example"
-PASSWORD = "correct horse battery staple"
 TALL = {"viewport": {"width": 1280, "height": 2400}}
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n" + b"0" * 3000 + b"\n%%EOF\n"
-
-
-@pytest.fixture
-def structure_id(live_app, database):
-    from chorus.accounts.models import User
-    from chorus.extensions import db
-
-    database.create_account(EMAIL)
-    with live_app.app_context():
-        manager = db.session.execute(db.select(User).where(User.login_email == EMAIL)).scalar_one()
-        return make_structure(manager, "Commune de Saint-Exemple").id
-
-
-def log_in(page):
-    page.goto("/connexion")
-    field(page, "Adresse de connexion").fill(EMAIL)
-    field(page, "Mot de passe").fill(PASSWORD)
-    page.get_by_role("main").get_by_role("button", name="Se connecter").click()
-    expect(page).to_have_url(re.compile(r"/mon-compte$"))
 
 
 def add(page, tmp_path, name, content, designation, type_label="Contrat"):

@@ -6,35 +6,15 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser_helpers import assert_single_page, field
-
-from helpers import make_structure
+from browser_helpers import assert_single_page, field, log_in
 
 expect = pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package").expect
-
-EMAIL = "gestionnaire@mairie.example"
-PASSWORD = "correct horse battery staple"
-
-
-@pytest.fixture
-def structure_id(live_app, database):
-    from chorus.accounts.models import User
-    from chorus.extensions import db
-
-    database.create_account(EMAIL)
-    with live_app.app_context():
-        manager = db.session.execute(db.select(User).where(User.login_email == EMAIL)).scalar_one()
-        return make_structure(manager, "Commune de Saint-Exemple").id
 
 
 @pytest.mark.parametrize("js", [True, False])
 def test_create_an_account_attached_then_the_person_activates_it(make_page, structure_id, mailbox, js):
     page = make_page(java_script_enabled=js)
-    page.goto("/connexion")
-    field(page, "Adresse de connexion").fill(EMAIL)
-    field(page, "Mot de passe").fill(PASSWORD)
-    page.get_by_role("main").get_by_role("button", name="Se connecter").click()
-    expect(page).to_have_url(re.compile(r"/mon-compte$"))
+    log_in(page)
 
     page.goto("/gestionnaire/")
     page.get_by_role("link", name="Créer le compte utilisateur").click()

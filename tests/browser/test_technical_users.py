@@ -7,9 +7,7 @@ import os
 import re
 
 import pytest
-from browser_helpers import assert_single_page, field, violations
-
-from helpers import make_structure
+from browser_helpers import assert_single_page, field, log_in, violations
 
 expect = pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package").expect
 
@@ -17,28 +15,7 @@ _OFF = os.environ.get("CHORUS_TEST_DISABLED_PLUGINS", "")
 pytestmark = pytest.mark.skipif(_OFF == "all" or "plugins.technical_users" in _OFF.split(","),
                                 reason="the technical users plugin is switched off for this run")
 
-EMAIL = "gestionnaire@mairie.example"
-PASSWORD = "correct horse battery staple"
 TECH = "si@mairie.example"
-
-
-@pytest.fixture
-def structure_id(live_app, database):
-    from chorus.accounts.models import User
-    from chorus.extensions import db
-
-    database.create_account(EMAIL)
-    with live_app.app_context():
-        manager = db.session.execute(db.select(User).where(User.login_email == EMAIL)).scalar_one()
-        return make_structure(manager, "Commune de Saint-Exemple").id
-
-
-def log_in(page):
-    page.goto("/connexion")
-    field(page, "Adresse de connexion").fill(EMAIL)
-    field(page, "Mot de passe").fill(PASSWORD)
-    page.get_by_role("main").get_by_role("button", name="Se connecter").click()
-    expect(page).to_have_url(re.compile(r"/mon-compte$"))
 
 
 def download_credentials(page) -> str:
