@@ -1,7 +1,7 @@
 """Screens of the technical user (SPEC TEC-1, TEC-2): create, export the credentials once, reset the password."""
 from __future__ import annotations
 
-from urllib.parse import quote
+import re
 
 from flask import Blueprint, Response, abort, flash, render_template, request, url_for
 from flask_login import current_user
@@ -67,9 +67,9 @@ def export(structure_id):
         flash(e.errors.get("", " ".join(e.errors.values())), "error")
         return _back(structure)
     body = render_template("technical_users/credentials.txt", structure=structure, credentials=credentials)
-    name = f"informations-de-connexion-{structure.identifier}.txt"
+    name = "informations-de-connexion-" + re.sub(r"[^A-Za-z0-9_-]", "_", structure.identifier)[:80] + ".txt"
     response = Response(body, mimetype="text/plain")
-    response.headers["Content-Disposition"] = f"attachment; filename=\"{name}\"; filename*=UTF-8''{quote(name)}"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     response.headers["Cache-Control"] = "no-store"  # never kept by a browser or a proxy
     return response
 
