@@ -266,3 +266,18 @@ def test_the_successors_link_is_plain_text_for_someone_who_cannot_open_it(world,
     assert new.identifier in html and f'href="/structures/{new.id}"' not in html
     assert client.get(f"/structures/{new.id}").status_code == 404
 
+
+
+def test_asking_to_join_by_the_old_identifier_names_the_new_one(world):
+    # RAT-1: the old structure is not offered; the person learns the identifier to ask with (SIR-4).
+    first = duplication.duplicate(world.owner, world.old, new_siret())
+    fresh()
+    second = duplication.duplicate(world.owner, db.session.get(Structure, first.id), new_siret())
+    client = world.app.test_client()
+    assert client.post("/connexion", data={"email": "nina@ailleurs.example", "password": PASSWORD}).status_code == 303
+    for old in (world.old.identifier, first.identifier):
+        html = page(client.get(f"/mon-compte/rattachements/nouveau?identifier_type=SIRET&identifier={old}"))
+        assert f"elle a maintenant l'identifiant {second.identifier}" in html
+    html = page(client.get("/mon-compte/rattachements/nouveau?identifier_type=SIRET&identifier=" + new_siret()))
+    assert "Aucune structure active n'a cet identifiant." in html
+    assert duplication.current_identifier("SIRET", second.identifier) is None

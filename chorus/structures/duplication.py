@@ -37,6 +37,21 @@ def successor_of(structure_id: int) -> Structure | None:
     return db.session.execute(select(Structure).where(Structure.predecessor_id == structure_id)).scalar_one_or_none()
 
 
+def current_identifier(identifier_type: str, identifier: str) -> str | None:
+    """The identifier of the active structure an inactive one became, following its successors (SIR-4); None when
+    `identifier` is not an inactive structure's, or its line of successors ends inactive."""
+    structure = db.session.execute(select(Structure).where(
+        Structure.identifier_type == identifier_type,
+        Structure.identifier == identifiers.normalize(identifier_type, identifier))).scalar_one_or_none()
+    if structure is None or structure.is_active:
+        return None
+    for _ in range(20):  # each change of identifier is a row: a bounded walk
+        structure = successor_of(structure.id)
+        if structure is None or structure.is_active:
+            break
+    return structure.identifier if structure is not None and structure.is_active else None
+
+
 def check_identifier(source: Structure, identifier: str) -> str:
     """The new identifier, normalised, if it can replace `source`'s: valid for its type, another one, unused."""
     identifier = identifiers.normalize(source.identifier_type, identifier)
