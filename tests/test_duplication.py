@@ -281,3 +281,19 @@ def test_asking_to_join_by_the_old_identifier_names_the_new_one(world):
     html = page(client.get("/mon-compte/rattachements/nouveau?identifier_type=SIRET&identifier=" + new_siret()))
     assert "Aucune structure active n'a cet identifiant." in html
     assert duplication.current_identifier("SIRET", second.identifier) is None
+
+
+def test_lists_and_pages_agree_that_nobody_manages_the_old_structure(world):
+    # can() and allowed() are one rule: "Mes structures" and the attachment list leave it out, as its pages refuse.
+    from chorus.permissions import allowed, can
+
+    new = duplication.duplicate(world.owner, world.old, new_siret())
+    fresh()
+    for actor in (world.owner, world.second):
+        managed = set(db.session.execute(select(Structure.id).where(allowed(actor, "structure.edit", Structure)))
+                      .scalars())
+        assert world.old.id not in managed and new.id in managed
+        assert not can(actor, "structure.edit", db.session.get(Structure, world.old.id))
+        assert can(actor, "structure.view", db.session.get(Structure, world.old.id))  # still readable
+        assert world.old.id in set(db.session.execute(select(Structure.id).where(
+            allowed(actor, "structure.view", Structure))).scalars())

@@ -46,14 +46,15 @@ def permission_filter(actor, action, model):
 
     from ..memberships.queries import managed_structure_ids, structure_ids
     from ..permissions import QueryRule
-    from .models import Structure
+    from .models import Structure, StructureStatus
 
     if model is not Structure or not is_active_person(actor):
         return None
     if action == "structure.view":
         return QueryRule(allow=true() if actor.is_admin else Structure.id.in_(structure_ids(actor)))
     if action in MANAGER_ACTIONS:
-        return QueryRule(allow=Structure.id.in_(managed_structure_ids(actor)))
+        return QueryRule(allow=Structure.id.in_(managed_structure_ids(actor)),
+                         deny=Structure.status != StructureStatus.ACTIVE if action in INACTIVE_REFUSED else None)
     return None
 
 
