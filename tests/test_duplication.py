@@ -251,6 +251,14 @@ def test_the_old_record_stays_readable_and_both_point_to_each_other(world):
     assert f'href="/structures/{world.old.id}"' in new_page and "Modifier la structure" in new_page
     fragment = client.get(f"/structures/{new.id}", headers={"HX-Request": "true"})
     assert "Structure d'origine" in page(fragment) and "<html" not in page(fragment)
+    # Both history entries open their detail (HIS-3), and "Mon compte" tells which structure is the inactive one.
+    for structure_id in (world.old.id, new.id):
+        entry = db.session.execute(select(HistoryEntry.id).where(HistoryEntry.structure_id == structure_id)
+                                   .order_by(HistoryEntry.id.desc())).scalars().first()
+        detail = client.get(f"/structures/{structure_id}/historique/{entry}")
+        assert detail.status_code == 200 and "identifiant" in page(detail)
+    account = page(client.get("/mon-compte"))
+    assert f"{world.old.identifier} <small>(structure inactive)</small>" in account and new.identifier in account
 
 
 def test_the_successors_link_is_plain_text_for_someone_who_cannot_open_it(world, accounts):
