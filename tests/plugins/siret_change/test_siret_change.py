@@ -275,3 +275,40 @@ def test_the_command_takes_one_pair_and_refuses_what_is_not_a_local_authority(ap
     assert done.exit_code == 0 and "applied: 1" in done.output
     usage = runner.invoke(args=["chorus", "change-identifier", communes.a.identifier])
     assert usage.exit_code == 2
+
+
+def test_two_managers_confirming_at_once_make_one_successor(app, world, outbox):
+    # QUALITY.md (business flows): both reached the last step with the structure active; one change is made.
+    import threading
+
+    from chorus.accounts.models import User
+    from plugins.siret_change import services as siret_change
+
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def confirm(user_id, siret):
+        with app.app_context():
+            actor = db.session.get(User, user_id)
+            structure = db.session.get(Structure, world.structure.id)
+            assert structure.is_active
+            barrier.wait()
+            try:
+                outcomes.append(siret_change.change_identifier(actor, structure, siret).identifier)
+            except Refused as e:
+                outcomes.append(e.errors)
+            db.session.remove()
+
+    threads = [threading.Thread(target=confirm, args=(u.id, new_siret())) for u in (world.owner, world.second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    made = [o for o in outcomes if isinstance(o, str)]
+    assert len(made) == 1 and outcomes != made
+    assert [o for o in outcomes if isinstance(o, dict)] == [{"": "Cette structure est inactive : son identifiant a "
+                                                                 "déjà été modifié."}]
+    fresh()
+    assert db.session.execute(select(func.count()).select_from(Structure).where(
+        Structure.predecessor_id == world.structure.id)).scalar_one() == 1
+    assert len(outbox.all()) == 2  # one change told, once to each manager
