@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from chorus import events
+from chorus.accounts.models import User
 from chorus.database import transaction
 from chorus.events import EventType, Refused
 from chorus.extensions import db
@@ -19,7 +20,7 @@ from chorus.permissions import Denied
 from chorus.structures import duplication
 from chorus.structures import services as structures
 from chorus.structures.models import Structure
-from helpers import PASSWORD, attach, fresh, make_structure, new_siret, page
+from helpers import PASSWORD, Outbox, attach, fresh, make_structure, new_siret, page
 
 RECORD = {"address_complement_1": "Bâtiment B", "address_complement_2": "2e étage", "phone": "02 97 00 00 00",
           "fax": "02 97 00 00 01", "email": "accueil@atelier.example", "payment_status_not_reported": True,
@@ -305,3 +306,18 @@ def test_lists_and_pages_agree_that_nobody_manages_the_old_structure(world):
         assert can(actor, "structure.view", db.session.get(Structure, world.old.id))  # still readable
         assert world.old.id in set(db.session.execute(select(Structure.id).where(
             allowed(actor, "structure.view", Structure))).scalars())
+
+
+def test_an_invitation_not_yet_answered_joins_the_successor(world, accounts):
+    # RAT-6: the link mailed before the change still works, and attaches to the structure that goes on.
+    invitations.invite(world.owner, world.old, "zoe@ailleurs.example", role="member")
+    link = Outbox().link("zoe@ailleurs.example")
+    new = duplication.duplicate(world.owner, world.old, new_siret())
+    accounts.create("zoe@ailleurs.example", first_name="Zoé", last_name="Zola")
+    client = world.app.test_client()
+    assert client.post("/connexion", data={"email": "zoe@ailleurs.example", "password": PASSWORD}).status_code == 303
+    assert client.post(link, data={"action": "accepter"}).status_code == 303
+    fresh()
+    joined = db.session.execute(select(Membership.structure_id).where(
+        Membership.user_id.in_(select(User.id).where(User.login_email == "zoe@ailleurs.example")))).scalars().all()
+    assert joined == [new.id]

@@ -15,7 +15,7 @@ from ..accounts.models import AccountKind, User
 from ..database import insert_returning_ids, transaction
 from ..extensions import db
 from ..history import services as history
-from ..memberships.models import Membership, MembershipStatus
+from ..memberships.models import Invitation, InvitationStatus, Membership, MembershipStatus
 from . import identifiers
 from .models import Structure, StructureStatus
 from .services import StructureError, _exists, _flush_unique
@@ -113,6 +113,11 @@ def duplicate(actor: User | None, source: Structure, identifier: str) -> Structu
             .values(status=MembershipStatus.CANCELLED, decided_at=now, decided_by_id=getattr(actor, "id", None),
                     decision_reason=f"Demande reprise par la structure d'identifiant {new_name}.")
             .execution_options(synchronize_session=False))
+        # The invitations not yet answered now invite to the successor (the link in the e-mail stays valid).
+        db.session.execute(
+            update(Invitation).where(Invitation.structure_id == source.id,
+                                     Invitation.status == InvitationStatus.PENDING)
+            .values(structure_id=successor.id).execution_options(synchronize_session=False))
     return successor
 
 
