@@ -151,6 +151,16 @@ def reading():
         begin_statement.reset(token)
 
 
+def insert_returning_ids(table, rows: list[dict]) -> list[int]:
+    """Insert many rows in the current transaction and return their new ids, in the order of `rows` (batched
+    multi-row INSERT ... RETURNING on both databases): copies that must map each old id to its new one."""
+    if not rows:
+        return []
+    primary_key = list(table.primary_key.columns)[0]
+    result = db.session.connection().execute(insert(table).returning(primary_key, sort_by_parameter_order=True), rows)
+    return list(result.scalars())
+
+
 def bulk_insert(table, rows: list[dict]) -> int:
     """Insert many complete rows (every column the table needs; no Python-side defaults are applied)
     in the current transaction: COPY on PostgreSQL, multi-row INSERT ... VALUES elsewhere.

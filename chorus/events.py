@@ -8,6 +8,10 @@ Each event is announced twice to plugins:
 
 Every event name is declared once, with its payload fields, in `CORE_EVENTS` below or by a
 plugin's `register_event_types` hook; `emit()` refuses an undeclared name or other fields.
+
+An event type declared with `requires_active_structure=True` creates something on the structure named by its
+payload's `structure_id` (a membership, a subscription request, a service, a document...): `emit()` refuses it
+(`Refused`) when that structure is inactive (SPEC SIR-3), whichever module emits it.
 """
 from __future__ import annotations
 
@@ -43,9 +47,12 @@ class EventType:
     name: str
     fields: tuple[str, ...]  # the payload's keys, all of them
     doc: str  # when it happens, in one line
+    # SPEC SIR-3: refused on an inactive structure (the payload's `structure_id`): nothing new there.
+    requires_active_structure: bool = False
 
 
 _M = ("membership_id", "user_id", "structure_id", "role")
+_ACTIVE = {"requires_active_structure": True}
 
 # The core's catalogue: one line per event. `extra` carries the values of the fields plugins added to
 # the form that made the change (SPEC: forms open to plugins), keyed by field name.
@@ -58,21 +65,24 @@ CORE_EVENTS = [
     EventType("structure.created", ("structure_id",), "a structure was created (its primary manager's "
               "membership follows as membership.created_with_structure)"),
     EventType("structure.updated", ("structure_id", "block", "changes", "extra"),
-              "a block of the record was saved; changes = {field: (before, after)}"),
+              "a block of the record was saved; changes = {field: (before, after)}", **_ACTIVE),
     EventType("membership.created_with_structure", (*_M, "spaces"),
               "the primary manager's membership of a new structure"),
-    EventType("membership.requested", (*_M, "extra"), "a user asked to join a structure (RAT-1)"),
+    EventType("membership.requested", (*_M, "extra"), "a user asked to join a structure (RAT-1)", **_ACTIVE),
     EventType("membership.cancelled", _M, "the requester withdrew a pending request"),
-    EventType("membership.validated", (*_M, "spaces", "extra"), "a manager validated a request (RAT-4)"),
+    EventType("membership.validated", (*_M, "spaces", "extra"), "a manager validated a request (RAT-4)", **_ACTIVE),
     EventType("membership.refused", (*_M, "reason", "extra"), "a manager refused a request (RAT-4)"),
-    EventType("membership.attached", (*_M, "spaces", "extra"), "a manager attached a user directly (RAT-6)"),
+    EventType("membership.attached", (*_M, "spaces", "extra"), "a manager attached a user directly (RAT-6)", **_ACTIVE),
     EventType("membership.removed", _M, "a manager removed a membership (RAT-7)"),
     EventType("membership.invited", ("invitation_id", "structure_id", "role"),
-              "a manager invited a person not yet linked to their structures (RAT-6)"),
+              "a manager invited a person not yet linked to their structures (RAT-6)", **_ACTIVE),
     EventType("membership.invitation_accepted", (*_M, "invitation_id", "spaces"),
-              "the invited person accepted: the membership exists from now"),
+              "the invited person accepted: the membership exists from now", **_ACTIVE),
     EventType("membership.invitation_declined", ("invitation_id", "structure_id"), "the invited person declined"),
     EventType("membership.expired", (*_M, "reason"), "a pending request expired unanswered (RAT-8)"),
+    EventType("structure.duplicated", ("structure_id", "source_id", "memberships"),
+              "a change of identifier made structure_id from source_id, now inactive (SIR-2); memberships = "
+              "{source membership id: copy id}: each module copies its own data here"),
 ]
 
 
@@ -110,14 +120,39 @@ def emit(name: str, actor=None, **payload) -> Event:
                           "register_event_types)")
     if set(payload) != set(declared.fields):
         raise TypeError(f"event {name}: payload {sorted(payload)} instead of {sorted(declared.fields)}")
+    if declared.requires_active_structure:
+        _require_active(payload["structure_id"])
     ev = Event(name=name, payload=payload, actor_id=getattr(actor, "id", None))
     get_pm().hook.domain_change(event=ev)
     db.session.info.setdefault(PENDING, []).append(ev)
     return ev
 
 
+ACTIVE_CHECKED = "chorus.events.active_structures"
+
+
+def _require_active(structure_id: int) -> None:
+    """SPEC SIR-3: nothing new on an inactive structure. The row is read with a shared lock (PostgreSQL) held
+    until the transaction ends, so a concurrent deactivation waits for this change, or this change sees it;
+    each structure is checked once per transaction."""
+    from sqlalchemy import select
+
+    from .structures.models import Structure, StructureStatus
+
+    checked = db.session.info.setdefault(ACTIVE_CHECKED, set())
+    if structure_id in checked:
+        return
+    row = db.session.execute(select(Structure.status, Structure.designation).where(Structure.id == structure_id)
+                             .with_for_update(read=True)).first()
+    if row is not None and row.status != StructureStatus.ACTIVE:
+        raise Refused(f"La structure « {row.designation} » est inactive : aucun rattachement, abonnement ou "
+                      "modification n'y est plus possible ; ce qu'elle contient reste consultable.")
+    checked.add(structure_id)
+
+
 @sa_event.listens_for(Session, "after_commit")
 def _after_commit(session):
+    session.info.pop(ACTIVE_CHECKED, None)
     pending = session.info.pop(PENDING, None)
     if pending:
         session.info.setdefault(COMMITTED, []).extend(pending)
@@ -128,6 +163,7 @@ def _after_rollback(session, previous_transaction):
     # Fires even when no SQL was sent; a savepoint's rollback leaves the outer events in place.
     if not session.in_transaction():
         session.info.pop(PENDING, None)
+        session.info.pop(ACTIVE_CHECKED, None)
 
 
 def deliver_committed() -> None:

@@ -516,6 +516,8 @@ VETOED_WRITES = {
         w.manager, w.structure, w.other, role="member"),
     "membership.removed": lambda w: __import__("chorus.memberships.services", fromlist=["x"]).remove(
         w.other, w.elsewhere, [w.member_elsewhere.id]),
+    "structure.duplicated": lambda w: __import__("chorus.structures.duplication", fromlist=["x"]).duplicate(
+        w.manager, w.structure, new_siret()),
     "membership.expired": lambda w: (__import__("chorus.clock", fromlist=["x"]).travel(
         __import__("datetime").timedelta(days=40)),
         __import__("chorus.memberships.services", fromlist=["x"]).expire_pending()),
@@ -555,6 +557,9 @@ def test_a_plugin_vetoes_every_core_write_and_nothing_is_left(make_app, accounts
             assert db.session.get(Membership, world.member_elsewhere.id).status == "validated"
         if name == "structure.updated":
             assert db.session.get(type(world.structure), world.structure.id).designation == "Commune"
+        if name == "structure.duplicated":  # SIR-2: the old structure is still active, its request still pending
+            assert db.session.get(type(world.structure), world.structure.id).status == "active"
+            assert db.session.get(Membership, world.request.id).status == "pending"
 
 
 def _unvetoed(application, build, name):

@@ -11,6 +11,7 @@ from ..events import Refused
 from ..extensions import db
 from ..forms import build_form, plugin_data, put_errors
 from ..permissions import can, require
+from ..structures.duplication import current_identifier
 from ..structures.models import Structure
 from ..structures.views import page_of
 from ..validation import email_problem
@@ -56,7 +57,10 @@ def request_new():
     if searched and find.validate():
         structure = services.find_structure(find.identifier_type.data, find.identifier.data)
         if structure is None:
-            find.identifier.errors = ["Aucune structure active n'a cet identifiant."]
+            successor = current_identifier(find.identifier_type.data, find.identifier.data)
+            find.identifier.errors = [f"Cette structure est inactive : son identifiant a changé, elle a maintenant "
+                                      f"l'identifiant {successor}." if successor else
+                                      "Aucune structure active n'a cet identifiant."]
     if request.method == "POST":
         # RAT-1: by its identifier, as on the screen; an id posted alone would show any structure (P6-1).
         posted = FindStructureForm(request.form)

@@ -5,6 +5,9 @@ from . import models  # noqa: F401  (tables known to Alembic)
 
 # Actions on one structure that only its primary and secondary managers may do.
 MANAGER_ACTIONS = frozenset({"structure.edit", "structure.history", "structure.members"})
+# Refused on an inactive structure, whoever asks (SIR-3): every module's "manage" buttons and routes ask
+# structure.edit, so they disappear with it; the events flagged `requires_active_structure` are the last guard.
+INACTIVE_REFUSED = frozenset({"structure.edit"})
 
 
 @hookimpl
@@ -27,6 +30,8 @@ def permission_vote(actor, action, obj):
     if action == "structure.create_public":
         return True if actor.is_admin else None
     if isinstance(obj, Structure):
+        if action in INACTIVE_REFUSED and not obj.is_active:
+            return False  # SPEC SIR-3: an inactive structure stays readable, nothing on it changes
         if action == "structure.view":
             # Its users see the record; platform administrators see every record, read-only.
             return True if actor.is_admin or role_of(actor, obj.id) is not None else None
@@ -41,14 +46,15 @@ def permission_filter(actor, action, model):
 
     from ..memberships.queries import managed_structure_ids, structure_ids
     from ..permissions import QueryRule
-    from .models import Structure
+    from .models import Structure, StructureStatus
 
     if model is not Structure or not is_active_person(actor):
         return None
     if action == "structure.view":
         return QueryRule(allow=true() if actor.is_admin else Structure.id.in_(structure_ids(actor)))
     if action in MANAGER_ACTIONS:
-        return QueryRule(allow=Structure.id.in_(managed_structure_ids(actor)))
+        return QueryRule(allow=Structure.id.in_(managed_structure_ids(actor)),
+                         deny=Structure.status != StructureStatus.ACTIVE if action in INACTIVE_REFUSED else None)
     return None
 
 
@@ -69,7 +75,9 @@ def record_blocks(structure):
 
 @hookimpl
 def register_history_actions():
-    return {"structure.created": "Création de la structure", "structure.updated": "Modification de la structure"}
+    return {"structure.created": "Création de la structure", "structure.updated": "Modification de la structure",
+            "structure.duplicated": "Création par changement d'identifiant",
+            "structure.identifier_changed": "Changement d'identifiant (structure désactivée)"}
 
 
 

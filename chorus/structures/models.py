@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, Index, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..database import UTCDateTime
@@ -139,6 +139,10 @@ class Structure(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
+    # SPEC SIR-4: the structure this one succeeds after a change of identifier ("Structure d'origine"); its
+    # successor is the structure whose predecessor it is (at most one: unique index below).
+    predecessor_id: Mapped[int | None] = mapped_column(ForeignKey("structure.id"))
+
     @property
     def is_public(self) -> bool:
         return self.kind == StructureKind.PUBLIC
@@ -172,6 +176,8 @@ class Structure(db.Model):
 
 
 keep_folded(Structure.designation, "designation_folded")
+# At most one successor per structure (SIR-4), found by this index.
+Index("uq_structure_predecessor", Structure.predecessor_id, unique=True)
 # Lists sorted by designation walk this index; "contains" searches use the trigram one on PostgreSQL.
 Index("ix_structure_designation_folded", Structure.designation_folded, Structure.id)
 Index("ix_structure_designation_trgm", Structure.designation_folded, postgresql_using="gin",

@@ -16,6 +16,7 @@ from ..plugins import hook
 from ..spaces import set_current
 from ..web import form_error, is_htmx, page_arg, redirect_to, render
 from . import services
+from .duplication import successor_of
 from .forms import CreatePublicStructureForm, CreateStructureForm
 
 bp = Blueprint("structures", __name__)
@@ -79,7 +80,13 @@ def create_public():
 def view(structure_id):
     structure = page_of(structure_id)
     plugin_blocks = [(b, b.values(structure)) for b in services.record_blocks(structure) if b.save is not None]
+    # SIR-4: each record shows the other's identifier, a link for those who may open it.
+    predecessor = db.session.get(type(structure), structure.predecessor_id) if structure.predecessor_id else None
+    successor = successor_of(structure.id)
+    related = [(label, other, can(current_user, "structure.view", other)) for label, other in
+               (("Structure d'origine", predecessor), ("Structure qui lui succède", successor)) if other is not None]
     return render("structures/view.html", structure=structure, plugin_blocks=plugin_blocks,
+                  related=related, successor=successor,
                   can_edit=can(current_user, "structure.edit", structure),
                   can_history=can(current_user, "structure.history", structure))
 

@@ -40,9 +40,19 @@ def register_document_types():
 def register_event_types():
     from chorus.events import EventType
 
-    return [EventType("document.added", ("document_id", "structure_id"), "a manager added a document (DOC-2)"),
+    # SPEC SIR-3: an inactive structure's documents stay as they are (chorus.events refuses these there).
+    return [EventType("document.added", ("document_id", "structure_id"), "a manager added a document (DOC-2)",
+                      requires_active_structure=True),
             EventType("document.deleted", ("document_id", "structure_id", "file_name"),
-                      "a manager deleted a document (DOC-3)")]
+                      "a manager deleted a document (DOC-3)", requires_active_structure=True)]
+
+
+@hookimpl
+def domain_change(event):
+    if event.name == "structure.duplicated":  # SPEC SIR-2: the successor gets the documents, contents included
+        from .services import copy_documents
+
+        copy_documents(event.payload["source_id"], event.payload["structure_id"])
 
 
 @hookimpl

@@ -13,10 +13,10 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Integer, delete, func, insert, literal, select
 
 from chorus import clock
-from chorus.database import transaction
+from chorus.database import insert_returning_ids, transaction
 from chorus.events import Refused, emit
 from chorus.extensions import db
 from chorus.history import services as history
@@ -161,6 +161,21 @@ def delete_documents(actor, structure, ids: Iterable[int]) -> list[Document]:
         for d in documents:
             db.session.expunge(d)
     return documents
+
+
+def copy_documents(source_id: int, structure_id: int) -> dict[int, int]:
+    """SPEC SIR-2: the documents of `source_id`, copied to its successor with their contents (chunk by chunk, in
+    the database: no content passes through memory), in the change of identifier's transaction."""
+    rows = db.session.execute(select(Document.__table__).where(Document.structure_id == source_id)
+                              .order_by(Document.id)).mappings().all()
+    new_ids = insert_returning_ids(Document.__table__, [{**{k: v for k, v in row.items() if k != "id"},
+                                                         "structure_id": structure_id} for row in rows])
+    chunk = DocumentChunk.__table__
+    for row, new_id in zip(rows, new_ids, strict=True):
+        db.session.execute(insert(chunk).from_select(
+            ["document_id", "seq", "data"],
+            select(literal(new_id, Integer), chunk.c.seq, chunk.c.data).where(chunk.c.document_id == row["id"])))
+    return {row["id"]: new_id for row, new_id in zip(rows, new_ids, strict=True)}
 
 
 def chunks(document_id: int) -> Iterator[bytes]:

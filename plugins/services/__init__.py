@@ -28,9 +28,13 @@ def register_event_types():
     from chorus.events import EventType
 
     fields = ("service_id", "structure_id")
-    return [EventType("service.created", fields, "a manager added a service to a structure (SRV-5)"),
-            EventType("service.updated", fields, "a manager modified a service (SRV-5)"),
-            EventType("service.deleted", fields, "a manager deleted a service, its memberships with it (SRV-5)")]
+    # SPEC SIR-3: none on an inactive structure (chorus.events refuses them).
+    return [EventType("service.created", fields, "a manager added a service to a structure (SRV-5)",
+                      requires_active_structure=True),
+            EventType("service.updated", fields, "a manager modified a service (SRV-5)",
+                      requires_active_structure=True),
+            EventType("service.deleted", fields, "a manager deleted a service, its memberships with it (SRV-5)",
+                      requires_active_structure=True)]
 
 
 @hookimpl
@@ -45,6 +49,10 @@ def domain_change(event):
 
     if event.name == "structure.created":  # SPEC SRV-3: in the structure's own transaction
         services.add_default(event.payload["structure_id"])
+    if event.name == "structure.duplicated":  # SPEC SIR-2: the successor gets the services and their statuses
+        p = event.payload
+        copied = services.copy_services(p["source_id"], p["structure_id"])
+        memberships.copy_statuses(p["structure_id"], copied, p["memberships"])
     memberships.domain_change(event)  # RAT-2: a status per (membership, service), same transaction
 
 

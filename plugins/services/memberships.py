@@ -16,6 +16,7 @@ from wtforms import SelectMultipleField
 from wtforms.fields.choices import SelectChoice
 
 from chorus import clock
+from chorus.database import insert_returning_ids
 from chorus.events import Refused
 from chorus.extensions import db
 from chorus.memberships.models import Membership, MembershipStatus
@@ -201,6 +202,20 @@ def domain_change(event) -> None:
     elif event.name == "membership.cancelled":  # withdrawn: nothing was asked after all
         db.session.execute(delete(MembershipService).where(MembershipService.membership_id == mid,
                                                            MembershipService.status == ServiceStatus.PENDING))
+
+
+def copy_statuses(structure_id: int, services: dict[int, int], memberships: dict[int, int]) -> None:
+    """SPEC SIR-2: the per-service statuses of the memberships a change of identifier copied, on the copied
+    services (`services`, `memberships`: {old id: new id}), in its transaction."""
+    if not services or not memberships:
+        return
+    rows = db.session.execute(select(MembershipService.__table__).where(
+        MembershipService.service_id.in_(list(services)))).mappings().all()
+    copies = [{"membership_id": memberships[r["membership_id"]], "service_id": services[r["service_id"]],
+               "status": r["status"], "updated_at": r["updated_at"]} for r in rows if r["membership_id"] in memberships]
+    insert_returning_ids(MembershipService.__table__, copies)
+    # The per-transaction cache of memberships with rows: the successor's memberships have rows now.
+    db.session.info.get(WITH_ROWS, {}).pop(structure_id, None)
 
 
 # ------------------------------------------------------------------ reading: lists, history, Mon compte

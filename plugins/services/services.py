@@ -8,7 +8,7 @@ from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from chorus import clock, events
-from chorus.database import transaction
+from chorus.database import insert_returning_ids, transaction
 from chorus.events import Refused
 from chorus.extensions import db
 from chorus.history import services as history
@@ -96,6 +96,16 @@ def add_default(structure_id: int) -> Service:
 
 
 # ------------------------------------------------------------------ writing (SRV-1, SRV-2, SRV-5)
+
+
+def copy_services(source_id: int, structure_id: int) -> dict[int, int]:
+    """SPEC SIR-2: the services of `source_id`, FACTURES_PUBLIQUES included, copied to its successor with their
+    codes and dates (in the change of identifier's transaction); returns {old service id: new id}."""
+    rows = db.session.execute(select(Service.__table__).where(Service.structure_id == source_id)
+                              .order_by(Service.id)).mappings().all()
+    new_ids = insert_returning_ids(Service.__table__, [{**{k: v for k, v in row.items() if k != "id"},
+                                                        "structure_id": structure_id} for row in rows])
+    return {row["id"]: new_id for row, new_id in zip(rows, new_ids, strict=True)}
 
 
 def _checked(data: ServiceData) -> dict:

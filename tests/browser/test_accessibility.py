@@ -160,3 +160,29 @@ def test_documents_pages(make_page, world, live_app, tmp_path):
         document_id = db.session.execute(db.select(Document.id)).scalar_one()
     problems += check(page, [base, f"{base}/supprimer?ids={document_id}", f"/structures/{sid}"])
     assert problems == []
+
+
+@pytest.mark.skipif(any(name in os.environ.get("CHORUS_TEST_DISABLED_PLUGINS", "") for name in ("all", "siret_change")),
+                    reason="the siret_change plugin is switched off for this run")
+def test_change_of_identifier_pages(make_page, live_app):
+    """« Modifier l'identifiant »: its three steps (one with an error), and both records once it is done."""
+    from helpers import new_siret
+
+    with live_app.app_context():
+        manager = Accounts().create("gerant@atelier.example")
+        sid = make_structure(manager, "Atelier Lemoine").id
+    page = make_page(bypass_csp=True)
+    log_in(page, "gerant@atelier.example")
+    base = f"/structures/{sid}/modifier-identifiant"
+    problems = check(page, [base, f"{base}/nouveau"])
+    page.get_by_role("textbox", name="Identifiant").fill("1234")
+    page.get_by_role("button", name="Continuer").click()
+    page.get_by_text("Le formulaire contient des erreurs").wait_for()
+    problems += [f"{base}/nouveau (erreurs): {v}" for v in violations(page)]
+    page.get_by_role("textbox", name="Identifiant").fill(new_siret())
+    page.get_by_role("button", name="Continuer").click()
+    page.get_by_role("button", name="Confirmer le changement d'identifiant").click()
+    page.get_by_text("Structure d'origine").wait_for()
+    problems += [f"nouvelle fiche: {v}" for v in violations(page)]
+    problems += check(page, [f"/structures/{sid}"])  # the old record, inactive
+    assert problems == []
