@@ -104,6 +104,11 @@ def default_spaces(structure, role):
 
 
 @hookspec
+def structure_units(structure):
+    """Return (id, French label) pairs: the sub-units (e.g. services) of `structure` a choice list may name."""
+
+
+@hookspec
 def history_snapshot(action, membership):
     """Return a dict added to the history detail of `action` on `membership` (HIS-3), after its domain_change ran."""
 

@@ -21,6 +21,7 @@ from werkzeug.wsgi import LimitedStream
 from .events import Refused
 from .extensions import login_manager
 from .permissions import Denied
+from .spaces import guard as space_guard
 
 # ---------------------------------------------------------------- htmx
 
@@ -332,6 +333,7 @@ def init_app(app):
     app.before_request(_reject_unexpected_files)
     app.before_request(_reject_nul_bytes)
     app.before_request(_guard)
+    app.before_request(space_guard)  # after the session check: SPEC ESP-5, one declaration per space
 
     @app.after_request
     def _security_headers(response):
