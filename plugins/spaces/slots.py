@@ -62,4 +62,11 @@ def render_slot(name, context):
         return Markup(render_template("spaces/_structure.html", structure=structure,
                                       current=services.structure_spaces(structure.id), space_catalogue=SPACES,
                                       rights=RIGHTS, all_label=services.ALL_UNITS_LABEL))
+    if name == "service_spaces" and can(current_user, "structure.view", context["structure"]):
+        # SRV-6 "Liste des espaces": those opened for all services, and for this one (ESP-3).
+        structure, unit = context["structure"], str(context["service"].id)
+        current = [s for s in services.structure_spaces(structure.id) if s.unit_id in (ALL_UNITS, unit)]
+        return Markup(render_template("spaces/_service.html", structure=structure, current=current,
+                                      space_catalogue=SPACES, rights=RIGHTS, all_label=services.ALL_UNITS_LABEL,
+                                      can_edit=can(current_user, "structure.edit", structure)))
     return None

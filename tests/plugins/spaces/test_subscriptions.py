@@ -300,3 +300,81 @@ def test_copying_spaces_and_subscriptions_to_a_duplicated_structure(world, accou
     assert [s.space_code for s in services.structure_spaces(successor.id)] == ["SOLLICITATIONS_RECUES"]
     assert db.session.execute(select(Subscription.id).where(Subscription.structure_id == successor.id,
                                                             Subscription.status == "pending")).first() is None
+
+
+def test_the_structure_duplicated_event_copies_through_domain_change(world, accounts):
+    # P10's core event (structure.duplicated) reaches this branch inside its transaction.
+    from chorus.database import transaction
+    from chorus.events import Event
+    from chorus.memberships.models import Membership
+    from plugins import spaces as plugin
+
+    services.add_structure_spaces(world.manager, world.commune, [""], {"FACTURES_EMISES": "consultation"})
+    successor = make_structure(accounts.create("x@successeur.example"), "Successeur", public=True, admin=world.admin)
+    old = db.session.execute(select(Membership.id).where(Membership.user_id == world.member.id,
+                                                         Membership.structure_id == world.commune.id)).scalar_one()
+    subscribe(world.member, world.commune, "SOLLICITATIONS_EMISES", "modification")
+    new = attach(successor, world.member, "member").id
+    with transaction():
+        plugin.domain_change(Event("structure.duplicated", {"structure_id": successor.id,
+                                                            "source_id": world.commune.id, "memberships": {old: new}}))
+    assert held(world.member, successor) == {("SOLLICITATIONS_EMISES", successor.id): "modification"}
+    assert [s.space_code for s in services.structure_spaces(successor.id)] == ["FACTURES_EMISES"]
+
+
+def _services_on(app):
+    return app.extensions["chorus.plugins"].get_plugin("plugins.services") is not None
+
+
+def test_spaces_per_service_with_the_services_module(world, client_as, app):
+    # ESP-3: chosen services; SRV-6: a service's "Liste des espaces" shows those open for it and for all.
+    if not _services_on(app):
+        pytest.skip("the services plugin is switched off for this run")
+    from datetime import date
+
+    from plugins.services import services as service_rules
+
+    achats = service_rules.create(world.manager, world.commune,
+                                  service_rules.ServiceData("ACHATS", "Achats", date(2026, 1, 1)))
+    voirie = service_rules.create(world.manager, world.commune,
+                                  service_rules.ServiceData("VOIRIE", "Voirie", date(2026, 1, 1)))
+    manager = client_as("sophie@commune.example")
+    form = page(manager.get(f"/structures/{world.commune.id}/espaces"))
+    assert "ACHATS — Achats" in form and "VOIRIE — Voirie" in form
+    both = manager.post(f"/structures/{world.commune.id}/espaces", data={
+        "units": ["", str(achats.id)], "droit-FACTURES_RECUES": ["consultation"]})
+    assert both.status_code == 422 and "pas les deux" in page(both)
+    assert manager.post(f"/structures/{world.commune.id}/espaces", data={
+        "units": [str(achats.id)], "droit-FACTURES_RECUES": ["consultation"]}).status_code == 303
+    fresh()
+    [request] = db.session.execute(select(SubscriptionRequest).where(
+        SubscriptionRequest.user_id == world.member.id)).scalars().all()
+    assert [(line.unit_id, line.unit_label) for line in request.lines] == [(str(achats.id), "ACHATS — Achats")]
+    shown = page(manager.get(f"/structures/{world.commune.id}/services/{achats.id}"))
+    assert "Espaces ouverts pour ce service" in shown and "Factures reçues" in shown
+    assert "Aucun espace n'est ouvert pour ce service." in page(
+        manager.get(f"/structures/{world.commune.id}/services/{voirie.id}"))
+    # A user's request for one service names it; the manager sees which.
+    asked = client_as("lucas@commune.example").post("/mon-compte/abonnements", data={
+        "structure": world.commune.id, "space": "SOLLICITATIONS_RECUES", "right": "consultation",
+        "unit": str(voirie.id)})
+    assert asked.status_code == 303
+    assert "Sollicitations reçues (VOIRIE — Voirie, consultation)" in page(manager.get("/gestionnaire/abonnements"))
+
+
+def test_without_the_services_module_a_request_is_for_the_whole_structure(make_app, accounts):
+    from helpers import disabled_plugins
+
+    with make_app(DISABLED_PLUGINS=disabled_plugins("plugins.services")).app_context():
+        admin = accounts.create("admin@dgfip.example", is_admin=True)
+        manager = accounts.create("sophie@commune.example")
+        member = accounts.create("lucas@commune.example")
+        commune = make_structure(manager, "Commune", public=True, admin=admin)
+        attach(commune, member, "member")
+        client = make_app(DISABLED_PLUGINS=disabled_plugins("plugins.services")).test_client()
+        accounts.login(client, "lucas@commune.example")
+        form = page(client.get(f"/mon-compte/abonnements?structure={commune.id}"))
+        assert form.count("<option value=\"\">Tous les services</option>") == 1 and "— " not in form.split(
+            'id="unit"')[1].split("</select>")[0]
+        assert client.post("/mon-compte/abonnements", data={"structure": commune.id, "space": "FACTURES_RECUES",
+                                                            "right": "consultation", "unit": ""}).status_code == 303
