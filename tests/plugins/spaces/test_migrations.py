@@ -2,8 +2,7 @@
 goes down and up again."""
 from __future__ import annotations
 
-import json
-
+import sqlalchemy as sa
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import text
 
@@ -24,16 +23,19 @@ def test_the_branch_moves_granted_spaces_with_their_data_and_back(world, account
     migrations.downgrade("spaces@base")
     assert "space_subscription" not in sa_inspect(db.engine).get_table_names()
     assert "granted_spaces" in _columns("membership")
+    membership = sa.table("membership", sa.column("structure_id", sa.Integer), sa.column("user_id", sa.Integer),
+                          sa.column("role", sa.String), sa.column("granted_spaces", sa.JSON))
     with db.engine.begin() as conn:
-        granted = dict(conn.execute(text("SELECT structure_id, granted_spaces FROM membership WHERE role = 'primary'"
-                                         )).all())
+        granted = dict(conn.execute(sa.select(membership.c.structure_id, membership.c.granted_spaces)
+                                    .where(membership.c.role == "primary")).all())
         # The defaults granted with the structures went back into the column.
-        assert sorted(json.loads(granted[shop_id])) == ["SOLLICITATIONS_EMISES"]
-        assert len(json.loads(granted[commune_id])) == 4
+        assert granted[shop_id] == ["SOLLICITATIONS_EMISES"]
+        assert len(granted[commune_id]) == 4
         # What the column holds as the branch arrives: codes of any module; a membership with none.
-        conn.execute(text("UPDATE membership SET granted_spaces = :codes WHERE structure_id = :s AND role = 'primary'"),
-                     {"codes": json.dumps(["FACTURES_RECUES", "ESPACE_D_UN_AUTRE_MODULE"]), "s": commune_id})
-        conn.execute(text("UPDATE membership SET granted_spaces = '[]' WHERE user_id = :u"), {"u": member_id})
+        conn.execute(sa.update(membership).where(membership.c.structure_id == commune_id,
+                                                 membership.c.role == "primary")
+                     .values(granted_spaces=["FACTURES_RECUES", "ESPACE_D_UN_AUTRE_MODULE"]))
+        conn.execute(sa.update(membership).where(membership.c.user_id == member_id).values(granted_spaces=[]))
     migrations.upgrade()
     assert "granted_spaces" not in _columns("membership")
     with db.engine.connect() as conn:
