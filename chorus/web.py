@@ -52,6 +52,21 @@ def render(template: str, status: int = 200, *, block: str = "content", **contex
     return response
 
 
+def flash_decisions(decided: int, skipped: int, accept: bool, kind: str = "") -> None:
+    """The messages after deciding requests, one or many: how many changed (their requesters told by e-mail), how
+    many were left as they were. `kind` follows "demande" (e.g. " d'abonnement")."""
+    from flask import flash
+
+    if decided:
+        verb = "validée" if accept else "refusée"
+        flash(f"{decided} demande{'s' if decided > 1 else ''}{kind} {verb}{'s' if decided > 1 else ''} ; "
+              f"{'les demandeurs sont prévenus' if decided > 1 else 'le demandeur est prévenu'} par courriel.",
+              "success")
+    if skipped:
+        flash(f"{skipped} demande{'s' if skipped > 1 else ''} déjà traitée{'s' if skipped > 1 else ''} ou hors de "
+              f"votre périmètre : rien n'a changé pour {'elles' if skipped > 1 else 'elle'}.", "info")
+
+
 def redirect_to(location: str, status: int = 303):
     """Redirect after a successful POST: a full navigation with htmx too (the top bar may change)."""
     if request.headers.get("HX-Request") == "true":

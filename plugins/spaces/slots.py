@@ -62,6 +62,9 @@ def render_slot(name, context):
         return Markup(render_template("spaces/_structure.html", structure=structure,
                                       current=services.structure_spaces(structure.id), space_catalogue=SPACES,
                                       rights=RIGHTS, all_label=services.ALL_UNITS_LABEL))
+    if name == "history_detail" and context["entry"].action in ("subscription.validated", "subscription.refused",
+                                                                 "structure_spaces.added"):
+        return Markup(render_template("spaces/_history.html", detail=context["entry"].detail))
     if name == "service_spaces" and can(current_user, "structure.view", context["structure"]):
         # SRV-6 "Liste des espaces": those opened for all services, and for this one (ESP-3).
         structure, unit = context["structure"], str(context["service"].id)

@@ -17,7 +17,7 @@ from chorus.pagination import count, paginate
 from chorus.permissions import Denied, can
 from chorus.structures.models import Structure
 from chorus.structures.units import units_of
-from chorus.web import is_htmx, page_arg, parse_id, redirect_to, render
+from chorus.web import flash_decisions, is_htmx, page_arg, parse_id, redirect_to, render
 
 from . import services, slots
 from .catalogue import HOLDS, RIGHTS, SELF_SERVICE, SPACES, applicable
@@ -132,14 +132,7 @@ def _accept() -> bool:
 
 
 def _flash(report, accept):
-    n = len(report.decided)
-    if n:
-        verb = "validée" if accept else "refusée"
-        flash(f"{n} demande{'s' if n > 1 else ''} d'abonnement {verb}{'s' if n > 1 else ''} ; "
-              f"{'les demandeurs sont prévenus' if n > 1 else 'le demandeur est prévenu'} par courriel.", "success")
-    if report.skipped:
-        flash(f"{report.skipped} demande{'s' if report.skipped > 1 else ''} déjà traitée"
-              f"{'s' if report.skipped > 1 else ''} ou hors de votre périmètre : rien n'a changé.", "info")
+    flash_decisions(len(report.decided), report.skipped, accept, " d'abonnement")
 
 
 @bp.post("/gestionnaire/abonnements")

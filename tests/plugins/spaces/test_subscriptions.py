@@ -378,3 +378,32 @@ def test_without_the_services_module_a_request_is_for_the_whole_structure(make_a
             'id="unit"')[1].split("</select>")[0]
         assert client.post("/mon-compte/abonnements", data={"structure": commune.id, "space": "FACTURES_RECUES",
                                                             "right": "consultation", "unit": ""}).status_code == 303
+
+
+def test_the_history_lists_the_decision_with_its_spaces(world, client_as):
+    # HIS-1: subscriptions processed are in the structure's history, with what was decided.
+    request = ask(world.member, world.commune, comment="Pour les mandats")
+    [line] = request.lines
+    manager = client_as("sophie@commune.example")
+    manager.post(f"/gestionnaire/abonnements/{request.id}", data={
+        "action": "valider", f"droit-{line.id}": "consultation", "comment": "La consultation suffit"})
+    listing = page(manager.get(f"/structures/{world.commune.id}/historique"))
+    assert "Demande d'abonnement de Lucas Garnier validée" in listing and "Validée" in listing
+    fresh()
+    entry = db.session.execute(select(HistoryEntry.id).where(HistoryEntry.action == "subscription.validated")
+                               ).scalar_one()
+    detail = page(manager.get(f"/structures/{world.commune.id}/historique/{entry}"))
+    assert "Factures reçues (Tous les services, consultation)" in detail
+    assert "Pour les mandats" in detail and "La consultation suffit" in detail
+
+
+def test_the_demo_shows_spaces_and_a_pending_request(app):
+    from chorus.demo import load_demo
+
+    demo = load_demo()
+    fresh()
+    pending = db.session.execute(select(SubscriptionRequest).where(SubscriptionRequest.status == "pending")
+                                 ).scalars().all()
+    assert [(r.user_id, r.structure_id) for r in pending] == [(demo["agent"].id, demo["structure:commune"].id)]
+    assert ("SOLLICITATIONS_EMISES", demo["structure:commune"].id) in held(demo["agent"])
+    assert load_demo()["created"] is False
