@@ -25,7 +25,7 @@ def register_migrations():
 
 @hookspec
 def register_spaces():
-    """Return a list of `chorus.spaces.Space` (SPEC ESP-1); who reaches one is a permission vote."""
+    """Return a list of `chorus.spaces.Space` (SPEC ESP-1); who reaches one, and its prefix's routes, is a vote."""
 
 
 @hookspec

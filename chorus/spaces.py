@@ -83,7 +83,9 @@ def guard():
         return login_manager.unauthorized()
     wanted = "space.access" if request.method in SAFE_METHODS else "space.modify"
     structure_id = (request.view_args or {}).get("structure_id")
-    obj = space if structure_id is None else SpaceOn(space, int(structure_id))
+    if structure_id is not None and not isinstance(structure_id, int):
+        raise Denied()  # a route naming its structure must take an integer (the `id` converter)
+    obj = space if structure_id is None else SpaceOn(space, structure_id)
     if not can(current_user, wanted, obj):
         raise Denied()
     return None
