@@ -407,3 +407,28 @@ def test_the_demo_shows_spaces_and_a_pending_request(app):
     assert [(r.user_id, r.structure_id) for r in pending] == [(demo["agent"].id, demo["structure:commune"].id)]
     assert ("SOLLICITATIONS_EMISES", demo["structure:commune"].id) in held(demo["agent"])
     assert load_demo()["created"] is False
+
+
+def test_a_bulk_decision_reads_the_same_whatever_its_size(world, accounts):
+    # No N+1: the requests, their lines, users and structures are read once per decision, not once per request.
+    from sqlalchemy import event
+
+    def selects_for(n, tag):
+        people = [accounts.create(f"{tag}{i}@commune.example", last_name=f"{tag}{i}") for i in range(n)]
+        for user in people:
+            attach(world.commune, user, "member")
+        ids = [ask(u, world.commune, "SOLLICITATIONS_RECUES", "consultation").id for u in people]
+        statements = []
+
+        def record(conn, cursor, statement, *args):
+            statements.append(statement.split()[0].upper())
+
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            report = services.decide(world.manager, ids, accept=True)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+        assert len(report.decided) == n
+        return statements.count("SELECT")
+
+    assert selects_for(3, "petit") == selects_for(12, "grand")
