@@ -130,7 +130,7 @@ USER_COLUMNS = ["id", "last_name", "first_name", "last_name_folded", "first_name
                 "contact_email", "phone", "status", "kind", "origin", "is_pigp", "is_admin", "password_hash",
                 "created_at", "activated_at", "deactivated_at"]
 MEMBERSHIP_COLUMNS = ["user_id", "structure_id", "role", "status", "comment", "decision_reason", "start_date",
-                      "created_at", "decided_at", "decided_by_id", "granted_spaces"]
+                      "created_at", "decided_at", "decided_by_id"]
 HISTORY_COLUMNS = ["structure_id", "at", "actor_id", "action", "comment", "summary", "subject_user_id", "detail"]
 
 
@@ -214,8 +214,7 @@ def generate(url: str, scale: float, seed: int = 2026) -> dict:
             decided = status != "pending"
             return (uid, sid, role, status, "", "" if status != "refused" else "Inconnu du service",
                     created.date() if status == "validated" else None, created,
-                    created + timedelta(days=1) if decided else None, None,
-                    json.dumps(["MON_COMPTE"] if status == "validated" else []))
+                    created + timedelta(days=1) if decided else None, None)
 
         def memberships():
             n = 0

@@ -112,7 +112,7 @@ def new_requests(n: int, tag: str) -> list[int]:
              "is_pigp": False, "is_admin": False, "created_at": now} for i in range(n)])
         db.session.execute(insert(Membership), [
             {"user_id": first + i, "structure_id": BULK_STRUCTURE, "role": "member", "status": "pending",
-             "comment": "", "decision_reason": "", "created_at": now, "granted_spaces": []} for i in range(n)])
+             "comment": "", "decision_reason": "", "created_at": now} for i in range(n)])
     return db.session.execute(select(Membership.id).where(
         Membership.status == "pending", Membership.user_id >= first)).scalars().all()
 

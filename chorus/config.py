@@ -8,7 +8,8 @@ from pathlib import Path
 class Defaults:
     # Feature plugins shipped in plugins/ (module names); DISABLED_PLUGINS switches any of them,
     # or an entry-point plugin, off. The core modules (chorus.*) are always loaded.
-    PLUGINS: list[str] = ["plugins.services", "plugins.documents", "plugins.technical_users", "plugins.siret_change"]
+    PLUGINS: list[str] = ["plugins.services", "plugins.documents", "plugins.spaces", "plugins.technical_users",
+                          "plugins.siret_change"]
     DISABLED_PLUGINS: list[str] = []
     # Plugin objects registered as they are (tests use it for throw-away plugins).
     EXTRA_PLUGINS: list = []

@@ -25,7 +25,7 @@ def register_migrations():
 
 @hookspec
 def register_spaces():
-    """Return a list of `chorus.spaces.Space` (SPEC ESP-1); who reaches one is a permission vote."""
+    """Return a list of `chorus.spaces.Space` (SPEC ESP-1); who reaches one, and its prefix's routes, is a vote."""
 
 
 @hookspec
@@ -101,6 +101,11 @@ def list_filters(name, context):
 @hookspec
 def default_spaces(structure, role):
     """Return the codes of the spaces a new membership with `role` on `structure` opens (SPEC ESP-2)."""
+
+
+@hookspec
+def structure_units(structure):
+    """Return (id, French label) pairs: the sub-units (e.g. services) of `structure` a choice list may name."""
 
 
 @hookspec

@@ -21,6 +21,7 @@ from werkzeug.wsgi import LimitedStream
 from .events import Refused
 from .extensions import login_manager
 from .permissions import Denied
+from .spaces import guard as space_guard
 
 # ---------------------------------------------------------------- htmx
 
@@ -49,6 +50,21 @@ def render(template: str, status: int = 200, *, block: str = "content", **contex
         response = make_response(render_template(template, **context), status)
     response.vary.add("HX-Request")
     return response
+
+
+def flash_decisions(decided: int, skipped: int, accept: bool, kind: str = "") -> None:
+    """The messages after deciding requests, one or many: how many changed (their requesters told by e-mail), how
+    many were left as they were. `kind` follows "demande" (e.g. " d'abonnement")."""
+    from flask import flash
+
+    if decided:
+        verb = "validée" if accept else "refusée"
+        flash(f"{decided} demande{'s' if decided > 1 else ''}{kind} {verb}{'s' if decided > 1 else ''} ; "
+              f"{'les demandeurs sont prévenus' if decided > 1 else 'le demandeur est prévenu'} par courriel.",
+              "success")
+    if skipped:
+        flash(f"{skipped} demande{'s' if skipped > 1 else ''} déjà traitée{'s' if skipped > 1 else ''} ou hors de "
+              f"votre périmètre : rien n'a changé pour {'elles' if skipped > 1 else 'elle'}.", "info")
 
 
 def redirect_to(location: str, status: int = 303):
@@ -332,6 +348,7 @@ def init_app(app):
     app.before_request(_reject_unexpected_files)
     app.before_request(_reject_nul_bytes)
     app.before_request(_guard)
+    app.before_request(space_guard)  # after the session check: SPEC ESP-5, one declaration per space
 
     @app.after_request
     def _security_headers(response):

@@ -202,7 +202,7 @@ def many_requests(structure, n, tag="masse"):
         user_ids = select(User.id).where(User.login_email.like(f"%{domain}"))
         db.session.execute(insert(Membership), [
             {"user_id": uid, "structure_id": structure.id, "role": "member", "status": "pending", "comment": "",
-             "decision_reason": "", "created_at": now, "granted_spaces": []}
+             "decision_reason": "", "created_at": now}
             for uid in db.session.execute(user_ids).scalars()])
     return db.session.execute(select(Membership.id).where(
         Membership.status == "pending", Membership.user_id.in_(user_ids))).scalars().all()

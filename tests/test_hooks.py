@@ -26,7 +26,7 @@ from chorus.memberships.models import Membership
 from chorus.permissions import QueryRule, allowed, can
 from chorus.spaces import NavEntry, Space
 from chorus.structures.blocks import RecordBlock, StructureWarning
-from helpers import PASSWORD, attach, fresh, make_structure, new_siret, page
+from helpers import PASSWORD, attach, disabled_plugins, fresh, make_structure, new_siret, page
 
 ESSAI = Space(code="ESSAI", label="Espace d'essai", endpoint="essai.page", order=10)
 
@@ -72,6 +72,10 @@ class ThrowAway:
                                          action="essai.action", comment="", summary="Écrit par le module d'essai",
                                          detail={})
             db.session.add(history_entry)
+
+    @hookimpl
+    def structure_units(self, structure):
+        return [("essai-1", "Unité d'essai")] if structure.designation.startswith("Avec unités") else None
 
     @hookimpl
     def default_spaces(self, structure, role):
@@ -731,7 +735,6 @@ def test_hook_replaces_core_rules(make_app, accounts):
     from chorus.structures import services
     from chorus.structures.models import Structure
     from chorus.structures.services import STR_7_INTERIM, StructureError
-    from helpers import disabled_plugins
 
     without_services = disabled_plugins("plugins.services")  # it enforces STR-7 itself (tests/plugins/services)
     with make_app(DISABLED_PLUGINS=without_services).app_context():
@@ -802,20 +805,42 @@ def test_hook_history_snapshot(essai_app, plugin, accounts):
     assert entry.detail["request"]["comment"] == "Agent comptable"
 
 
+def test_hook_structure_units(make_app, accounts):
+    # A choice list names the sub-units plugins give (e.g. services), each once; none without such a plugin.
+    from chorus.structures.units import units_of
+
+    class Again:  # a second plugin naming the same unit
+        @hookimpl
+        def structure_units(self, structure):
+            return [("essai-1", "Autre nom")]
+
+    with make_app(EXTRA_PLUGINS=[ThrowAway(), Again()]).app_context():
+        owner = accounts.create()
+        with_units = make_structure(owner, "Avec unités")
+        without = make_structure(owner, "Sans unités")
+        assert dict(units_of(with_units))["essai-1"] in ("Unité d'essai", "Autre nom")
+        assert [u for u, _ in units_of(with_units)].count("essai-1") == 1
+        assert dict(units_of(without))["essai-1"] == "Autre nom"
+    with make_app(EXTRA_PLUGINS=[ThrowAway()]).app_context():
+        assert "essai-1" not in dict(units_of(without))
+
+
 def test_hook_default_spaces(make_app, accounts):
     # SPEC ESP-2: the spaces of a new membership come from the modules that own spaces, none from the core.
     from chorus.memberships import services as memberships
 
-    with make_app().app_context():
+    # The codes travel in the membership events' `spaces`, for the module keeping subscriptions to write them
+    # in the same transaction.
+    from chorus.memberships.spaces import default_spaces
+
+    with make_app(DISABLED_PLUGINS=disabled_plugins("plugins.spaces")).app_context():
         owner = accounts.create()
         bare = make_structure(owner, "Sans module d'espaces")
-        [m] = db.session.execute(select(Membership).where(Membership.structure_id == bare.id)).scalars().all()
-        assert m.granted_spaces == []
-    with make_app(EXTRA_PLUGINS=[ThrowAway()]).app_context():
+        assert default_spaces(bare, "primary") == []
+    plugin = ThrowAway()
+    with make_app(EXTRA_PLUGINS=[plugin], DISABLED_PLUGINS=disabled_plugins("plugins.spaces")).app_context():
         world = _world(accounts)
         memberships.decide(world.manager, [world.request.id], accept=True)
-        fresh()
-        assert db.session.get(Membership, world.request.id).granted_spaces == ["ESSAI"]
-        [own] = db.session.execute(select(Membership).where(Membership.structure_id == world.structure.id,
-                                                            Membership.role == "primary")).scalars().all()
-        assert own.granted_spaces == ["ESSAI", "ESSAI_GESTION"]
+        spaces = {name: payload["spaces"] for name, payload in plugin.changes if "spaces" in payload}
+        assert spaces == {"membership.created_with_structure": ["ESSAI", "ESSAI_GESTION"],
+                          "membership.validated": ["ESSAI"]}

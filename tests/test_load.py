@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 
 from chorus.extensions import db
 from chorus.history.models import HistoryEntry
-from helpers import PASSWORD, attach, fresh, make_structure
+from helpers import PASSWORD, attach, disabled_plugins, fresh, make_structure
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIENTS, WRITES = 8, 20
@@ -40,7 +40,9 @@ def free_port() -> int:
 def gunicorn(database_url, tmp_path):
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "load-test",
-           "CHORUS_INSTANCE_PATH": str(tmp_path / "instance"), "CHORUS_MAIL_DIR": str(tmp_path / "mail")}
+           "CHORUS_INSTANCE_PATH": str(tmp_path / "instance"), "CHORUS_MAIL_DIR": str(tmp_path / "mail"),
+           # The plugins this run left off stay off in the workers too (their tables are not in the database).
+           "CHORUS_DISABLED_PLUGINS": ",".join(disabled_plugins())}
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--workers", "4", "--threads", "2", "--bind", f"127.0.0.1:{port}",
          "--log-level", "warning", "app:app"], cwd=ROOT, env=env)

@@ -14,7 +14,7 @@ from chorus.hookspecs import hookimpl
 from chorus.mail.models import OutboxMessage
 from chorus.memberships import services
 from chorus.memberships.models import Membership
-from helpers import PASSWORD, attach, fresh, make_structure, many_requests, page, without_tokens
+from helpers import PASSWORD, attach, disabled_plugins, fresh, make_structure, many_requests, page, without_tokens
 
 LUCAS_CONTACT = "lucas.contact@commune.example"  # his contact address: membership mails go there (NOT-1)
 
@@ -125,7 +125,7 @@ def test_refusing_needs_a_reason_which_the_user_receives(app, world, outbox):
     assert memberships_of(world.requester, world.commune)[0].status == "pending"
     client.post(f"/gestionnaire/rattachements/{m.id}", data={"action": "refuser", "reason": "Inconnu du service"})
     [m] = memberships_of(world.requester, world.commune)
-    assert (m.status, m.decision_reason, m.granted_spaces) == ("refused", "Inconnu du service", [])
+    assert (m.status, m.decision_reason) == ("refused", "Inconnu du service")
     mail = outbox.last(LUCAS_CONTACT)
     assert "refusée" in mail.subject and "Motif : Inconnu du service" in mail.body
     assert db.session.execute(select(HistoryEntry.comment).where(
@@ -355,7 +355,7 @@ def test_each_transition_emits_its_own_event(make_app, accounts, travel):
             if event.name.startswith("membership."):
                 seen.append((event.name, event.payload))
 
-    application = make_app(EXTRA_PLUGINS=[Listener()])
+    application = make_app(EXTRA_PLUGINS=[Listener()], DISABLED_PLUGINS=disabled_plugins("plugins.spaces"))
     with application.app_context():
         owner = accounts.create("paul@atelier.example")
         requester = accounts.create("lucas@atelier.example")

@@ -38,8 +38,8 @@ def many_members(structure, n, tag="membres"):
         ids = db.session.execute(select(User.id).where(User.login_email.like(f"%{domain}"))).scalars().all()
         db.session.execute(insert(Membership), [
             {"user_id": uid, "structure_id": structure.id, "role": "member", "status": "validated", "comment": "",
-             "decision_reason": "", "start_date": start.date(), "created_at": start + timedelta(minutes=i),
-             "granted_spaces": []} for i, uid in enumerate(sorted(ids))])
+             "decision_reason": "", "start_date": start.date(), "created_at": start + timedelta(minutes=i)}
+            for i, uid in enumerate(sorted(ids))])
 
 
 def member_rows(html: str) -> list[str]:

@@ -125,8 +125,7 @@ def accept(actor: User, token: str) -> Membership:
         membership = Membership(user_id=actor.id, structure_id=structure.id, role=invitation.role,
                                 status=MembershipStatus.VALIDATED, comment=invitation.comment, decision_reason="",
                                 start_date=invitation.start_date or now.date(), created_at=now, decided_at=now,
-                                decided_by_id=invitation.invited_by_id,
-                                granted_spaces=default_spaces(structure, invitation.role))
+                                decided_by_id=invitation.invited_by_id)
         _insert_guarded(membership)
         _answer(invitation, InvitationStatus.ACCEPTED, membership.id)
         history.record(structure.id, actor, "membership.invitation_accepted", comment=history.VALIDATED,
@@ -135,7 +134,7 @@ def accept(actor: User, token: str) -> Membership:
                                                                    "invited_by": invitation.invited_by.full_name})
         events.emit("membership.invitation_accepted", actor=actor, membership_id=membership.id, user_id=actor.id,
                     structure_id=structure.id, role=str(membership.role), invitation_id=invitation.id,
-                    spaces=membership.granted_spaces)
+                    spaces=default_spaces(structure, invitation.role))
     return membership
 
 

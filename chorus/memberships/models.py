@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text, text
+from sqlalchemy import Date, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import User
@@ -78,8 +78,6 @@ class Membership(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
-    # Codes of the spaces granted with the membership (SPEC ESP-2), until the spaces module keeps them.
-    granted_spaces: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     structure: Mapped[Structure] = relationship()

@@ -118,7 +118,7 @@ def request_membership(actor: User, structure: Structure, *, role: str = Role.ME
                                   "Vous avez déjà une demande en cours pour cette structure.")
         membership = Membership(user_id=actor.id, structure_id=structure.id, role=wanted,
                                 status=MembershipStatus.PENDING, comment=comment.strip(), decision_reason="",
-                                created_at=clock.now(), granted_spaces=[])
+                                created_at=clock.now())
         _insert_guarded(membership)
         events.emit("membership.requested", actor=actor, **_ids_of(membership), extra=extra or {})
     return membership
@@ -193,15 +193,13 @@ def _after_decision(actor, ids, accept, reason, now, extra) -> None:
         ).all()
     link = absolute_url("accounts.my_account")  # once, not once per mail
     template = "membership_validated" if accept else "membership_refused"
-    grants, entries, mails = [], [], []
+    entries, mails = [], []
     action = "membership.validated" if accept else "membership.refused"
     for m, structure, user in rows:
-        spaces = default_spaces(structure, m.role) if accept else []
-        if accept:
-            grants.append({"id": m.id, "granted_spaces": spaces})
         # The event first: the history's snapshot (HIS-3) then sees what plugins wrote for this decision.
         if accept:
-            events.emit(action, actor=actor, **_ids_of(m), spaces=spaces, extra=extra)
+            # SPEC ESP-2: the spaces module grants these in this transaction (the core keeps none).
+            events.emit(action, actor=actor, **_ids_of(m), spaces=default_spaces(structure, m.role), extra=extra)
         else:
             events.emit(action, actor=actor, **_ids_of(m), reason=reason, extra=extra)
         entries.append({
@@ -216,13 +214,6 @@ def _after_decision(actor, ids, accept, reason, now, extra) -> None:
             "user": {"first_name": user.first_name, "last_name": user.last_name},
             "structure": {"designation": structure.designation, "identifier": structure.identifier},
             "membership": {"role_label": Role(m.role).label}, "reason": reason, "link": link}})
-    # One UPDATE per distinct set of granted spaces (usually one or two), not one per membership.
-    by_spaces: dict[tuple, list[int]] = {}
-    for grant in grants:
-        by_spaces.setdefault(tuple(grant["granted_spaces"]), []).append(grant["id"])
-    for spaces, granted_ids in by_spaces.items():
-        for chunk in _chunks(granted_ids, 500):
-            db.session.execute(update(Membership).where(Membership.id.in_(chunk)).values(granted_spaces=list(spaces)))
     bulk_insert(HistoryEntry.__table__, entries)  # COPY on PostgreSQL, a multi-row INSERT on SQLite
     queue_many(mails)
 
@@ -312,9 +303,9 @@ def _attach(actor: User, structure: Structure, user: User, role: Role, *, start_
     membership = Membership(user_id=user.id, structure_id=structure.id, role=role,
                             status=MembershipStatus.VALIDATED, comment=comment.strip(), decision_reason="",
                             start_date=start_date or now.date(), created_at=now, decided_at=now,
-                            decided_by_id=actor.id, granted_spaces=default_spaces(structure, role))
+                            decided_by_id=actor.id)
     _insert_guarded(membership)
-    events.emit("membership.attached", actor=actor, **_ids_of(membership), spaces=membership.granted_spaces,
+    events.emit("membership.attached", actor=actor, **_ids_of(membership), spaces=default_spaces(structure, role),
                 extra=extra or {})  # first: the history's snapshot (HIS-3) sees what plugins wrote
     history.record(structure.id, actor, "membership.attached", comment=history.VALIDATED, subject_user=user,
                    summary=summary, detail=_detail("membership.attached", membership, structure, user))

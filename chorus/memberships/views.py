@@ -15,7 +15,7 @@ from ..structures.duplication import current_identifier
 from ..structures.models import Structure
 from ..structures.views import page_of
 from ..validation import email_problem
-from ..web import form_error, is_htmx, page_arg, parse_id, redirect_to, render
+from ..web import flash_decisions, form_error, is_htmx, page_arg, parse_id, redirect_to, render
 from . import invitations, services, slots
 from .forms import (
     AttachForm,
@@ -168,15 +168,7 @@ def _after_bulk():
 
 
 def _flash_report(report, accept):
-    n = len(report.decided)
-    if n:
-        verb = "validée" if accept else "refusée"
-        flash(f"{n} demande{'s' if n > 1 else ''} {verb}{'s' if n > 1 else ''} ; "
-              f"{'les demandeurs sont prévenus' if n > 1 else 'le demandeur est prévenu'} par courriel.", "success")
-    if report.skipped:
-        flash(f"{report.skipped} demande{'s' if report.skipped > 1 else ''} déjà traitée"
-              f"{'s' if report.skipped > 1 else ''} ou hors de votre périmètre : rien n'a changé pour "
-              f"{'elles' if report.skipped > 1 else 'elle'}.", "info")
+    flash_decisions(len(report.decided), report.skipped, accept)
 
 
 @bp.route("/gestionnaire/rattachements/<id:membership_id>", methods=["GET", "POST"])

@@ -17,12 +17,19 @@ HERE = Path(__file__).parent
 # tables (revision 0005), kept by triggers.
 UNMODELLED_TABLES = ("structure_search",)
 
+# Columns of core tables the core's models no longer declare, whose data a plugin's revision adopts (copies into
+# its own tables, then drops the column): until that plugin is installed the column stays, unused, so that nothing
+# is lost. (table, column): the spaces plugin's sp001 takes membership.granted_spaces (core revision 0003).
+ADOPTED_COLUMNS = {("membership", "granted_spaces")}
+
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:
     """Autogenerate's filter: an index declared for one dialect only (`Index.ddl_if(dialect=...)`,
     e.g. PostgreSQL's trigram indexes) is not expected on the others; SQLite's FTS5 tables are not
     modelled."""
     if type_ == "table" and reflected and name.startswith(UNMODELLED_TABLES):
+        return False
+    if type_ == "column" and reflected and compare_to is None and (obj.table.name, name) in ADOPTED_COLUMNS:
         return False
     ddl_if = getattr(obj, "_ddl_if", None)
     if type_ == "index" and not reflected and ddl_if is not None and ddl_if.dialect:

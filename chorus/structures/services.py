@@ -173,8 +173,7 @@ def _create(actor: User, data: StructureData, kind: StructureKind, category, man
     now = clock.now()
     membership = Membership(user_id=manager.id, structure_id=structure.id, role=Role.PRIMARY,
                             status=MembershipStatus.VALIDATED, comment="", decision_reason="",
-                            start_date=now.date(), created_at=now, decided_at=now, decided_by_id=actor.id,
-                            granted_spaces=default_spaces(structure, Role.PRIMARY))
+                            start_date=now.date(), created_at=now, decided_at=now, decided_by_id=actor.id)
     db.session.add(membership)
     db.session.flush()
     kind_text = "publique " if structure.is_public else ""
@@ -184,7 +183,7 @@ def _create(actor: User, data: StructureData, kind: StructureKind, category, man
     # Plugins take part here, in this transaction (e.g. the services module adds FACTURES_PUBLIQUES).
     events.emit("structure.created", actor=actor, structure_id=structure.id)
     events.emit("membership.created_with_structure", actor=actor, membership_id=membership.id, user_id=manager.id,
-                structure_id=structure.id, role=str(Role.PRIMARY), spaces=membership.granted_spaces)
+                structure_id=structure.id, role=str(Role.PRIMARY), spaces=default_spaces(structure, Role.PRIMARY))
     return structure
 
 

@@ -113,6 +113,14 @@ def list_filters(name, context):
 
 
 @hookimpl
+def structure_units(structure):
+    from . import memberships
+
+    # The active services other than FACTURES_PUBLIQUES: those a request or a setting may name.
+    return [(str(s.id), f"{s.code} — {s.label}") for s in memberships.offered(structure.id)]
+
+
+@hookimpl
 def history_snapshot(action, membership):
     from . import memberships
 

@@ -99,11 +99,12 @@ def create(actor: User, structure: Structure, login_email: str, contact_email: s
         membership = Membership(user_id=user_id, structure_id=structure.id, role=Role.MEMBER,
                                 status=MembershipStatus.VALIDATED, comment="Utilisateur technique",
                                 decision_reason="", start_date=now.date(), created_at=now, decided_at=now,
-                                decided_by_id=actor.id, granted_spaces=default_spaces(structure, Role.MEMBER))
+                                decided_by_id=actor.id)
         db.session.add(membership)
         db.session.flush()
         events.emit("membership.attached", actor=actor, membership_id=membership.id, user_id=user_id,
-                    structure_id=structure.id, role=str(Role.MEMBER), spaces=membership.granted_spaces, extra={})
+                    structure_id=structure.id, role=str(Role.MEMBER), spaces=default_spaces(structure, Role.MEMBER),
+                    extra={})
         events.emit("technical_user.created", actor=actor, user_id=user_id, structure_id=structure.id)
         history.record(structure.id, actor, "technical_user.created", subject_user=user_id,
                        summary=f"Création de l'utilisateur technique {login}", detail={"login_email": login})

@@ -186,3 +186,37 @@ def test_change_of_identifier_pages(make_page, live_app):
     problems += [f"nouvelle fiche: {v}" for v in violations(page)]
     problems += check(page, [f"/structures/{sid}"])  # the old record, inactive
     assert problems == []
+
+
+@pytest.mark.skipif(any(name in os.environ.get("CHORUS_TEST_DISABLED_PLUGINS", "") for name in ("all", "spaces")),
+                    reason="the spaces plugin is switched off for this run")
+def test_spaces_pages(make_page, world, live_app):
+    """Mes abonnements aux espaces, the requests and their screens, Ajouter des espaces, a space's page."""
+    commune = world["structure_id"]
+    with live_app.app_context():
+        from chorus.accounts.models import User
+        from chorus.extensions import db
+        from chorus.structures.models import Structure
+        from plugins.spaces import services
+
+        member = db.session.execute(db.select(User).where(User.login_email == "anne@commune.example")).scalar_one()
+        request_id = services.request_subscription(member, db.session.get(Structure, commune),
+                                                   [services.Line("FACTURES_RECUES", "consultation")], "Merci").id
+    page = make_page(bypass_csp=True)
+    log_in(page, "gestionnaire@mairie.example")
+    problems = []
+    for path in ["/mon-compte", "/mon-compte/abonnements", f"/mon-compte/abonnements?structure={commune}",
+                 "/gestionnaire/", "/gestionnaire/abonnements", f"/gestionnaire/abonnements/{request_id}",
+                 f"/gestionnaire/abonnements/{request_id}/refuser", f"/structures/{commune}",
+                 f"/structures/{commune}/espaces", "/factures-recues/", "/sollicitations-emises/"]:
+        page.goto(path)
+        problems += [f"{path}: {v}" for v in violations(page)]
+    page.goto(f"/structures/{commune}/espaces")
+    page.get_by_role("button", name="Valider").click()  # the form with its error shown
+    page.get_by_text("La demande n'a pas pu être enregistrée").wait_for()
+    problems += [f"espaces (erreurs): {v}" for v in violations(page)]
+    page.goto(f"/gestionnaire/abonnements/{request_id}/refuser")
+    page.get_by_role("button", name="Confirmer le refus").click()
+    page.get_by_text("Le motif du refus est obligatoire.").wait_for()
+    problems += [f"refus (erreurs): {v}" for v in violations(page)]
+    assert problems == []
