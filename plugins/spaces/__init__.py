@@ -61,19 +61,24 @@ def register_event_types():
     from chorus.events import EventType
 
     return [
-        # Every event that creates a request carries structure_id (a core rule may refuse inactive structures).
+        # SPEC SIR-3: what opens a space on a structure is refused once it is inactive (chorus.events checks the
+        # flag on the payload's structure_id); refusing and removing stay possible.
         EventType("subscription.requested", ("request_id", "user_id", "structure_id", "origin", "spaces"),
-                  "a subscription request was made, by its user or by a manager's setting of the spaces (ABO-1)"),
+                  "a subscription request was made, by its user or by a manager's setting of the spaces (ABO-1)",
+                  requires_active_structure=True),
         EventType("subscription.validated", ("request_id", "user_id", "structure_id", "spaces"),
-                  "a manager validated a subscription request; spaces: those granted (ABO-3, ABO-4)"),
+                  "a manager validated a subscription request; spaces: those granted (ABO-3, ABO-4)",
+                  requires_active_structure=True),
         EventType("subscription.refused", ("request_id", "user_id", "structure_id", "reason"),
                   "a manager refused a subscription request (ABO-3, ABO-4)"),
         EventType("subscription.self_added", ("user_id", "structure_id", "space"),
-                  "a user added a space open without validation, « Factures émises » (ABO-6)"),
+                  "a user added a space open without validation, « Factures émises » (ABO-6)",
+                  requires_active_structure=True),
         EventType("subscription.self_removed", ("user_id", "structure_id", "space"),
                   "a user removed a space open without validation (ABO-6)"),
         EventType("structure_spaces.added", ("structure_id", "spaces", "units"),
-                  "a manager added spaces to the structure, for all its services or chosen ones (ESP-3)"),
+                  "a manager added spaces to the structure, for all its services or chosen ones (ESP-3)",
+                  requires_active_structure=True),
     ]
 
 

@@ -1,0 +1,52 @@
+"""The spaces module and a change of identifier (SPEC SIR-2, SIR-3): the successor keeps the structure's spaces and
+the subscriptions in force; the old structure opens no space any more, while its pending requests can be refused."""
+from __future__ import annotations
+
+import pytest
+from spaces_helpers import subscribe
+from sqlalchemy import select
+
+from chorus.events import Refused
+from chorus.extensions import db
+from chorus.structures import duplication
+from helpers import fresh, new_siret
+from plugins.spaces import services
+from plugins.spaces.models import Subscription
+
+
+def _held(user, structure):
+    fresh()
+    return {(s.space_code, s.right) for s in db.session.execute(select(Subscription).where(
+        Subscription.user_id == user.id, Subscription.structure_id == structure.id,
+        Subscription.status == "validated")).scalars()}
+
+
+def test_the_successor_keeps_the_spaces_and_the_subscriptions_in_force(world):
+    # SPEC SIR-2: "spaces" and "subscriptions" are carried, through the core's structure.duplicated.
+    services.add_structure_spaces(world.manager, world.commune, [""], {"FACTURES_EMISES": "consultation"})
+    subscribe(world.member, world.commune, "FACTURES_RECUES", "consultation")
+    before = _held(world.member, world.commune)
+    successor = duplication.duplicate(world.manager, world.commune, new_siret())
+    assert ("FACTURES_RECUES", "consultation") in before
+    assert _held(world.member, successor) == before
+    assert _held(world.manager, successor) == _held(world.manager, world.commune)
+    assert [s.space_code for s in services.structure_spaces(successor.id)] == ["FACTURES_EMISES"]
+
+
+def test_the_old_structure_opens_no_space_but_its_requests_can_be_refused(world):
+    # SPEC SIR-3: no new subscription request nor space on an inactive structure; answering "no" stays possible.
+    waiting = services.request_subscription(world.member, world.commune,
+                                            [services.Line("FACTURES_RECUES", "consultation")], "Merci")
+    duplication.duplicate(world.manager, world.commune, new_siret())
+    fresh()
+    old = db.session.get(type(world.commune), world.commune.id)
+    with pytest.raises(Refused):
+        services.request_subscription(world.second, old, [services.Line("FACTURES_RECUES", "consultation")], "")
+    with pytest.raises(Refused):
+        services.set_self_service(world.second, old, "FACTURES_EMISES", True)
+    with pytest.raises(Refused):
+        services.decide(world.manager, [waiting.id], accept=True)
+    services.decide(world.manager, [waiting.id], accept=False, reason="La structure a changé d'identifiant.")
+    fresh()
+    assert db.session.execute(select(Subscription.status).where(
+        Subscription.request_id == waiting.id)).scalars().all() == ["refused"]
