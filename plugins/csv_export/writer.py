@@ -1,0 +1,55 @@
+"""A CSV for French spreadsheets, streamed: `;` separated, UTF-8 with a BOM, CRLF line ends, every cell a
+spreadsheet could read as a formula neutralised (QUALITY.md "CSV export"). Memory stays bounded whatever the
+number of rows: rows are read from an iterator and written out in blocks of about BLOCK bytes.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from urllib.parse import quote
+
+from flask import Response, stream_with_context
+
+BOM = "\ufeff"
+BLOCK = 64 * 1024
+# A cell starting with one of these is a formula (or becomes one) for Excel, LibreOffice or Google Sheets;
+# the full-width forms are folded to them by some of these programs.
+FORMULA_STARTS = frozenset("=+-@\t\r\n\uff1d\uff0b\uff0d\uff20")
+
+
+def cell(value) -> str:
+    """One value as the text of a cell: dates the French way, a formula-like text prefixed with `'`."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return "'" + value if value and value[0] in FORMULA_STARTS else value
+    if isinstance(value, datetime):
+        return value.strftime("%d/%m/%Y %H:%M")
+    if isinstance(value, date):
+        return value.strftime("%d/%m/%Y")
+    return str(value)
+
+
+def lines(header: Sequence[str], rows: Iterable[Sequence]) -> Iterable[bytes]:
+    """The encoded file, block by block: BOM and header first, then `rows` (sequences of values)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    buffer.write(BOM)
+    writer.writerow([cell(h) for h in header])
+    for row in rows:
+        writer.writerow([cell(v) for v in row])
+        if buffer.tell() >= BLOCK:
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode("utf-8")
+
+
+def response(filename: str, header: Sequence[str], rows: Iterable[Sequence]) -> Response:
+    """A streamed download of `rows` (read while the response is sent, in the request's context)."""
+    disposition = f"attachment; filename=\"{filename.encode('ascii', 'replace').decode()}\"; " \
+                  f"filename*=UTF-8''{quote(filename)}"
+    return Response(stream_with_context(lines(header, rows)), mimetype="text/csv",
+                    headers={"Content-Disposition": disposition, "Content-Type": "text/csv; charset=utf-8"})
