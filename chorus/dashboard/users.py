@@ -71,7 +71,8 @@ def _back() -> str:
     return urlencode(parse_qsl(request.values.get("retour", ""))[:20])
 
 
-def _to_search():
+def back_to_search():
+    """Back to the search the actor came from (after an action on its rows; plugins' actions too)."""
     back = _back()
     return redirect_to(url_for("dashboard.users") + (f"?{back}" if back else ""))
 
@@ -82,7 +83,7 @@ def resend_activation():
     ids = _ids()
     if not ids:
         flash("Cochez au moins un utilisateur.", "error")
-        return _to_search()
+        return back_to_search()
     report = people.resend_activation(current_user, ids)
     n = len(report.sent)
     if n:
@@ -96,7 +97,7 @@ def resend_activation():
         flash(f"{report.limited} courriel{'s' if report.limited > 1 else ''} non envoyé"
               f"{'s' if report.limited > 1 else ''} : trop de courriels d'activation envoyés récemment. "
               "Réessayez dans une heure.", "error")
-    return _to_search()
+    return back_to_search()
 
 
 @bp.post("/utilisateurs/rattachements/supprimer")
@@ -105,12 +106,12 @@ def remove_memberships():
     ids = _ids()
     if not ids:
         flash("Cochez au moins un rattachement.", "error")
-        return _to_search()
+        return back_to_search()
     rows = people.removable(current_user, ids)
     if not rows:
         flash("Aucun des rattachements cochés ne peut être supprimé (demande en cours ou gestionnaire principal).",
               "info")
-        return _to_search()
+        return back_to_search()
     if request.form.get("confirme") != "oui":
         skipped = len(set(ids)) - len(rows)
         return render("dashboard/users_remove.html", rows=rows, skipped=skipped, back=_back(),
@@ -121,4 +122,4 @@ def remove_memberships():
         flash(e.errors[""], "error")
     else:
         flash(f"{n} rattachement{'s' if n > 1 else ''} supprimé{'s' if n > 1 else ''}.", "success")
-    return _to_search()
+    return back_to_search()

@@ -7,18 +7,18 @@ list-valued cell of another module's column (the services plugin: one line per s
 from __future__ import annotations
 
 from itertools import product
-from urllib.parse import parse_qsl, urlencode
 
-from flask import Blueprint, flash, request, url_for
+from flask import Blueprint, flash, request
 from flask_login import current_user
 
 from chorus import clock, lists
 from chorus.accounts.models import AccountStatus, User
+from chorus.dashboard.users import back_to_search
 from chorus.memberships import people
 from chorus.memberships.models import Membership, MembershipStatus, Role
 from chorus.permissions import require
 from chorus.structures.models import Structure
-from chorus.web import parse_id, redirect_to
+from chorus.web import parse_id
 
 from . import writer
 
@@ -107,6 +107,5 @@ def export_selected():
     ids = [i for i in map(parse_id, request.form.getlist("ids")) if i]
     if not ids:
         flash("Cochez au moins un utilisateur à exporter.", "error")
-        back = urlencode(parse_qsl(request.form.get("retour", ""))[:20])
-        return redirect_to(url_for("dashboard.users") + (f"?{back}" if back else ""))
+        return back_to_search()
     return _export(people.in_scope(current_user, ids, *COLUMNS))
