@@ -78,7 +78,17 @@ def test_manager_pages(make_page, world):
                             f"/structures/{sid}/rattacher?email=personne@ailleurs.example",  # the invitation form
                             f"/gestionnaire/rattachements/{world['request_id']}/refuser",
                             "/invitations/jeton-inconnu",
-                            f"/mon-compte/rattachements/nouveau?identifier_type=SIRET&identifier={world['siret']}"])
+                            f"/mon-compte/rattachements/nouveau?identifier_type=SIRET&identifier={world['siret']}",
+                            "/gestionnaire/utilisateurs", "/gestionnaire/utilisateurs?nom=martin&tri=prenom&ordre=desc",
+                            "/gestionnaire/utilisateurs?nom=personne"])
+    page.goto("/gestionnaire/utilisateurs")
+    page.get_by_role("link", name=re.compile("^Consulter")).first.click()
+    problems += [f"un utilisateur: {v}" for v in violations(page)]
+    page.goto("/gestionnaire/utilisateurs?adresse=anne")
+    page.get_by_role("checkbox").first.check()
+    page.get_by_role("button", name="Supprimer rattachements").click()
+    page.get_by_role("button", name="Confirmer la suppression").wait_for()
+    problems += [f"confirmation de suppression (recherche): {v}" for v in violations(page)]
     page.goto(f"/structures/{sid}/historique")
     page.locator("a[href*='/historique/']").first.click()
     problems += [f"détail de l'historique: {v}" for v in violations(page)]

@@ -200,5 +200,5 @@ def test_the_export_is_streamed_in_blocks(app, world):
     many_requests(world.a, 3000, tag="foule")
     response = client_as(app, "sophie@commune.example").get(URL)
     blocks = list(response.response)
-    assert len(blocks) > 3 and max(len(b) for b in blocks) < 80 * 1024
+    assert len(blocks) > 3 and max(len(b) for b in blocks) < 128 * 1024
     assert b"".join(blocks).count(b"\r\n") == 1 + 4 + 3000
