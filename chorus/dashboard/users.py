@@ -23,9 +23,10 @@ RESULTS = "utilisateurs-resultats"  # the id of the results' container, htmx's t
 
 
 def _search_context(found: people.Criteria) -> dict:
-    stmt = people.matching(current_user, found, *people.ROW_COLUMNS)
+    total, large = people.total(current_user, found)
+    stmt = people.matching(current_user, found, *people.ROW_COLUMNS, large=large)
     page = page_arg()
-    results = paginate(stmt, page=page, per_page=PAGE_SIZE, scalars=False)
+    results = paginate(stmt, page=page, per_page=PAGE_SIZE, scalars=False, total=total)
     if results.total and page > results.pages:  # a page beyond the last (criteria narrowed): the last one
         results = paginate(stmt, page=results.pages, per_page=PAGE_SIZE, scalars=False, total=results.total)
     columns = lists.columns(people.LIST, actor=current_user)

@@ -57,22 +57,23 @@ def _labels(column, labels: dict):
 
 # The core's columns: (order, header, SQL expression giving its text). Other modules' columns
 # (chorus.lists.Column) are placed among them by their `order` (the services plugin's at 25).
+# (order, header, SQL expression giving its text, typed by someone: checked for formulas)
 CORE = (
-    (10, "Identifiant de la structure", Structure.identifier),
-    (20, "Désignation de la structure", Structure.designation),
-    (30, "Rôle", _labels(Membership.role, {r.value: r.label for r in Role})),
-    (40, "Statut du rattachement", _labels(Membership.status, {s.value: s.label for s in MembershipStatus})),
-    (50, "Nom", User.last_name),
-    (51, "Prénom", User.first_name),
-    (60, "Adresse de connexion", User.login_email),
-    (61, "Adresse de contact", User.contact_email),
-    (62, "Téléphone", User.phone),
-    (70, "Statut du compte", _labels(User.status, {s.value: s.label for s in AccountStatus})),
-    (80, "Date de la demande", french_date(Membership.created_at)),
-    (81, "Début de validité", french_date(Membership.start_date)),
-    (82, "Date de décision", french_date(Membership.decided_at)),
+    (10, "Identifiant de la structure", Structure.identifier, False),
+    (20, "Désignation de la structure", Structure.designation, True),
+    (30, "Rôle", _labels(Membership.role, {r.value: r.label for r in Role}), False),
+    (40, "Statut du rattachement", _labels(Membership.status, {s.value: s.label for s in MembershipStatus}), False),
+    (50, "Nom", User.last_name, True),
+    (51, "Prénom", User.first_name, True),
+    (60, "Adresse de connexion", User.login_email, True),
+    (61, "Adresse de contact", User.contact_email, True),
+    (62, "Téléphone", User.phone, True),
+    (70, "Statut du compte", _labels(User.status, {s.value: s.label for s in AccountStatus}), False),
+    (80, "Date de la demande", french_date(Membership.created_at), False),
+    (81, "Début de validité", french_date(Membership.start_date), False),
+    (82, "Date de décision", french_date(Membership.decided_at), False),
 )
-COLUMNS = (Membership.id, *(expression.label(f"c{n}") for n, (_, _, expression) in enumerate(CORE)))
+COLUMNS = (Membership.id, *(expression.label(f"c{n}") for n, (_, _, expression, _) in enumerate(CORE)))
 
 
 @bp.before_request
@@ -83,12 +84,13 @@ def _managers_only():
 def _export(stmt):
     """The streamed CSV of the rows of `stmt` (COLUMNS), with the other modules' columns."""
     extra = lists.columns(LIST, actor=current_user)
-    layout = sorted([(order, header, None) for order, header, _ in CORE] + [(c.order, c.label, c) for c in extra],
-                    key=lambda t: t[0])
+    layout = sorted([(order, header, None, typed) for order, header, _, typed in CORE]
+                    + [(c.order, c.label, c, True) for c in extra], key=lambda t: t[0])
     stamp = clock.now().strftime("%Y%m%d-%H%M")
     # The database is read in chunks (a server-side cursor on PostgreSQL), while the response is sent.
-    rows = _rows(stmt.execution_options(yield_per=CHUNK), [(i, c) for i, (_, _, c) in enumerate(layout) if c])
-    return writer.response(f"utilisateurs-{stamp}.csv", [h for _, h, _ in layout], rows)
+    rows = _rows(stmt.execution_options(yield_per=CHUNK), [(i, c) for i, (_, _, c, _) in enumerate(layout) if c])
+    return writer.response(f"utilisateurs-{stamp}.csv", [h for _, h, _, _ in layout], rows,
+                           text=[i for i, (_, _, _, typed) in enumerate(layout) if typed])
 
 
 def _rows(stmt, inserted):
@@ -101,12 +103,14 @@ def _rows(stmt, inserted):
             line = list(r[1:])
             multiple = False
             for index, values in extra:
-                value = values.get(r[0], "")
+                value = values.get(r[0])
                 if value.__class__ is list or value.__class__ is tuple:
-                    multiple, value = True, list(value) or [""]
+                    multiple, value = True, [str(v) for v in value] or [""]
+                elif value.__class__ is not str:
+                    value = "" if value is None else str(value)
                 line.insert(index, value)
             if multiple:
-                yield from product(*[v if v.__class__ is list else [v] for v in line])
+                yield from map(list, product(*[v if v.__class__ is list else [v] for v in line]))
             else:
                 yield line
 
@@ -115,7 +119,7 @@ def _rows(stmt, inserted):
 def export_all():
     """"Exporter utilisateurs": every row the search shows with these criteria (none: all the actor's users)."""
     found = people.criteria(current_user, request.args)
-    return _export(people.matching(current_user, found, *COLUMNS))
+    return _export(people.matching(current_user, found, *COLUMNS, large=people.is_large(current_user, found)))
 
 
 @bp.post("/gestionnaire/utilisateurs/export.csv")
