@@ -147,7 +147,8 @@ def main():
         r = json.loads(out)
         results.append(r)
         print(f"round {n + 1}: {r['rows']:,} rows, {r['mb']:.0f} MB of CSV in {r['seconds']:.2f} s "
-              f"= {r['rows'] / r['seconds']:,.0f} rows/s ({r['rows'] / r['cpu_s']:,.0f} per CPU second); first block after {r['first_block_s'] * 1000:.0f} ms; "
+              f"= {r['rows'] / r['seconds']:,.0f} rows/s ({r['rows'] / r['cpu_s']:,.0f} per CPU second); "
+              f"first block after {r['first_block_s'] * 1000:.0f} ms; "
               f"peak RSS {r['peak_mb']:.0f} MB (+{r['growth_mb']:.0f} MB during the export)", flush=True)
     best = min(results, key=lambda r: r["seconds"])
     print(f"best: {best['rows'] / best['seconds']:,.0f} rows/s ({best['rows'] / best['cpu_s']:,.0f} per CPU second, "
