@@ -130,9 +130,11 @@ def matching(actor, found: Criteria, *columns, large: bool = False) -> Select:
     if found.status:
         where.append(User.status == found.status)
     order = [c.desc() if found.descending else c for c in (*SORTS[found.sort], Membership.id)]
-    return (select(*(columns or (Membership.id,))).select_from(Membership)
-            .join(User, Membership.user_id == User.id).join(Structure, Membership.structure_id == Structure.id)
-            .where(*where, *found.clauses).order_by(*order))
+    stmt = select(*(columns or (Membership.id,))).select_from(Membership).join(User, Membership.user_id == User.id)
+    if columns or found.designation or found.sort == "structure" or found.clauses:
+        # The structures' table only when something reads it: a count (the ids alone) does without.
+        stmt = stmt.join(Structure, Membership.structure_id == Structure.id)
+    return stmt.where(*where, *found.clauses).order_by(*order)
 
 
 def _count_up_to_large(actor, found: Criteria) -> int:
