@@ -78,6 +78,12 @@ def pages(app) -> list[tuple[str, str]]:
         ("Mes structures : un SIRET", f"/gestionnaire/?q={siret}"),
         ("Utilisateurs : nom « martin »", f"/structures/{BIG}/rattacher?last_name=martin"),
         ("Utilisateurs : courriel exact", f"/structures/{BIG}/rattacher?email={urllib.parse.quote(someone)}"),
+        # Rechercher un utilisateur (P11): the manager's 50 structures, 5,000+ people in the large one.
+        ("Rechercher un utilisateur : tous", "/gestionnaire/utilisateurs"),
+        ("Rechercher un utilisateur : nom « martin »", "/gestionnaire/utilisateurs?nom=martin"),
+        ("Rechercher un utilisateur : désignation et statut",
+         "/gestionnaire/utilisateurs?designation=bordeaux&statut=pending"),
+        ("Rechercher un utilisateur : page 50, tri par structure", "/gestionnaire/utilisateurs?page=50&tri=structure"),
     ]
 
 

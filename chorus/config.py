@@ -9,7 +9,7 @@ class Defaults:
     # Feature plugins shipped in plugins/ (module names); DISABLED_PLUGINS switches any of them,
     # or an entry-point plugin, off. The core modules (chorus.*) are always loaded.
     PLUGINS: list[str] = ["plugins.services", "plugins.documents", "plugins.spaces", "plugins.technical_users",
-                          "plugins.siret_change"]
+                          "plugins.siret_change", "plugins.csv_export"]
     DISABLED_PLUGINS: list[str] = []
     # Plugin objects registered as they are (tests use it for throw-away plugins).
     EXTRA_PLUGINS: list = []
@@ -57,6 +57,10 @@ class Defaults:
     MAIL_REQUESTS_PER_ADDRESS = 20
     MAIL_REQUESTS_PER_RECIPIENT = 3
     MAIL_REQUESTS_WINDOW = timedelta(hours=1)
+    # "Envoyer le courriel d'activation" from the user search (USR-3): mails one manager may send per window,
+    # one by one or for the selected people (each recipient's own limit above applies as well).
+    ACTIVATION_RESENDS_PER_MANAGER = 100
+    ACTIVATION_RESENDS_WINDOW = timedelta(hours=1)
     # argon2id; the defaults are the OWASP minimum (19 MiB, 2 passes, 1 lane).
     ARGON2_MEMORY_KIB = 19 * 1024
     ARGON2_TIME_COST = 2

@@ -59,6 +59,8 @@ _ACTIVE = {"requires_active_structure": True}
 CORE_EVENTS = [
     EventType("account.created", ("user_id", "origin", "extra"), "an account was created, pending activation"),
     EventType("account.activated", ("user_id",), "the person followed the activation link and chose a password"),
+    EventType("account.activation_resent", ("user_id",),
+              "a manager sent a pending account a new activation link (USR-3)"),
     EventType("account.logged_in", ("user_id",), "a session was opened"),
     EventType("account.password_changed", ("user_id",), "the password was changed or reset"),
     EventType("account.updated", ("user_id", "changes"), "Mon compte saved; changes = {field: (before, after)}"),

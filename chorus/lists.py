@@ -18,6 +18,10 @@ LISTS = {
     "pending_requests": "Les demandes de rattachement; rows are Membership ids; context: actor",
     "structure_users": "Utilisateurs rattachés à la structure; rows are Membership ids; context: structure",
     "user_search": "people a manager may attach (RAT-6); rows are User ids; context: structure",
+    "user_directory": "Rechercher un utilisateur (USR-2): people of the manager's structures; rows are Membership "
+                      "ids; context: actor",
+    "user_export": "Exporter utilisateurs (USR-1, plugin csv_export): the same rows as user_directory; rows are "
+                   "Membership ids; context: actor; a cell may be a list: one CSV line per item (e.g. per service)",
 }
 
 MAX_FILTER_LENGTH = 200

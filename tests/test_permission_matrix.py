@@ -264,11 +264,29 @@ MATRIX: list[Row] = [
         roles(LOGIN, 403, 303, 303, 403), _person_for_a, changes=True),
     Row("GET", "/invitations/{token}", "memberships.invitation", "-", signed_in(404)),  # not theirs, or unknown
     Row("POST", "/invitations/{token}", "memberships.invitation", "-", signed_in(404), _empty),
+    # Rechercher un utilisateur (USR-2, USR-3): the people of the actor's structures; ids of others are 404.
+    Row("GET", "/gestionnaire/utilisateurs?nom=membre&tri=structure", "dashboard.users", "-",
+        roles(LOGIN, 403, 200, 200, 403)),
+    Row("GET", "/gestionnaire/utilisateurs/{member_user}", "dashboard.user", "A", roles(LOGIN, 403, 200, 200, 403)),
+    Row("GET", "/gestionnaire/utilisateurs/{admin_user}", "dashboard.user", "-", roles(LOGIN, 403, 404, 404, 403)),
+    Row("GET", "/gestionnaire/utilisateurs/activation", "dashboard.resend_activation", "-", everyone(405)),
+    Row("POST", "/gestionnaire/utilisateurs/activation", "dashboard.resend_activation", "B",
+        roles(LOGIN, 403, 404, 404, 403), lambda w: {"un": str(w.primary_B_membership)}),
+    Row("POST", "/gestionnaire/utilisateurs/activation", "dashboard.resend_activation", "A",
+        roles(LOGIN, 403, 303, 303, 403), lambda w: {"ids": [str(w.values["pending_A2"])]}, changes=True),
+    Row("GET", "/gestionnaire/utilisateurs/rattachements/supprimer", "dashboard.remove_memberships", "-",
+        everyone(405)),
+    Row("POST", "/gestionnaire/utilisateurs/rattachements/supprimer", "dashboard.remove_memberships", "B",
+        roles(LOGIN, 403, 404, 404, 403), _remove_primary_b),
+    Row("POST", "/gestionnaire/utilisateurs/rattachements/supprimer", "dashboard.remove_memberships", "A",
+        roles(LOGIN, 403, 200, 200, 403), lambda w: {"ids": [str(w.member_A)]}),  # the confirmation step
     Row("GET", "/structures/{A}/rattachements/supprimer", "memberships.remove", "A", everyone(405)),
     Row("POST", "/structures/{B}/rattachements/supprimer", "memberships.remove", "B", manager_post(False),
         _remove_primary_b),
     Row("POST", "/structures/{A}/rattachements/supprimer", "memberships.remove", "A", manager_post(True),
         _remove_member_a, changes=True),
+    Row("POST", "/gestionnaire/utilisateurs/rattachements/supprimer", "dashboard.remove_memberships", "A",
+        roles(LOGIN, 403, 303, 303, 403), lambda w: {"ids": [str(w.member_A)], "confirme": "oui"}),  # gone already
     # Services (SPEC SRV): the structure's users see them, its managers manage them; suppliers look up.
     *[Row(*r[:5], **r[5] if len(r) > 5 else {}, plugin="plugins.services") for r in [
         ("GET", "/structures/{A}/services", "services.index", "A", roles(LOGIN, 200, 200, 200, 200)),
@@ -393,8 +411,8 @@ def world(app, accounts):
     attach(a, primary_c, "member", "refused")  # Charlie once asked to join A: A's managers may attach him
     pending_a3 = attach(a, accounts.create("echo@echo.example", last_name="Echo", password=None), "member",
                         "pending")
-    pending_a2 = attach(a, accounts.create("delta@delta.example", last_name="Delta", password=None), "member",
-                        "pending")
+    pending_a2 = attach(a, accounts.create("delta@delta.example", last_name="Delta", password=None, status="pending"),
+                        "member", "pending")  # an account "En cours d'activation": its link may be sent again
     from chorus.memberships.models import Membership
 
     member_a = db.session.execute(db.select(Membership.id).where(
@@ -445,7 +463,8 @@ def world(app, accounts):
         values={"A": a.id, "B": b.id, "entry_A": entries[a.id][0], "entry_B": entries[b.id][-1],
                 "message": message.id, "token": "jeton-inconnu", "pending_A": pending_a.id,
                 "pending_A2": pending_a2.id, "pending_A3": pending_a3.id, "pending_C": pending_c.id,
-                "identifier_B": b.identifier, **services},
+                "identifier_B": b.identifier, "member_user": users[MEMBER].id, "admin_user": users[ADMIN].id,
+                **services},
         pending_A=pending_a.id, member_A=member_a, identifier_B=b.identifier,
         primary_B_membership=primary_b_membership, charlie=primary_c.id,
     )
@@ -503,7 +522,8 @@ def test_every_route_is_in_the_matrix(app):
     adapter = app.url_map.bind("localhost")
     values = {"A": 1, "B": 2, "entry_A": 3, "entry_B": 4, "message": 5, "token": "t", "pending_A": 6,
               "pending_A2": 8, "pending_A3": 9, "pending_C": 7, "identifier_B": "x", "service_A": 10,
-              "service_A2": 11, "service_B": 12, "default_A": 13}
+              "service_A2": 11, "service_B": 12, "default_A": 13, "member_user": 14,
+              "admin_user": 15}
     for module in plugin_matrices(app):
         values.update(module.VALUES)
     for row in matrix:
@@ -528,6 +548,7 @@ def test_permission_matrix(world, actor):
             response = client.get(url)
         else:
             response = client.post(url, data=row.data(world) if row.data else {})
+        response.get_data()  # a streamed body (CSV export) is read now, while its request is the current one
         got, expected = outcome(response), row.expected[actor]
         if got != expected:
             mismatches.append(f"{row.id}: expected {expected}, got {got}")

@@ -100,6 +100,22 @@ def _recipient_budget_left(login: str) -> bool:
     return throttle.hit(f"mail:to:{login}", c["MAIL_REQUESTS_WINDOW"]) <= c["MAIL_REQUESTS_PER_RECIPIENT"]
 
 
+def resend_activation(actor: User, user: User, *, limit: int, window) -> bool:
+    """A manager sends a pending account a new activation link (USR-3, NOT-1: to the login address); earlier
+    links stop working. False, and nothing sent, when `actor` has sent `limit` of them in `window` or the
+    recipient's own mail limit (P6-8) is reached. The caller checked that `actor` may reach `user`."""
+    if user.status != AccountStatus.PENDING or user.kind != AccountKind.PERSON:
+        return False
+    key = f"activation:manager:{actor.id}"
+    with transaction():
+        if throttle.count(key, window) >= limit or not _recipient_budget_left(user.login_email):
+            return False
+        throttle.hit(key, window)
+        _send_activation(user)
+        events.emit("account.activation_resent", actor=actor, user_id=user.id)
+    return True
+
+
 TOO_MANY_MAIL_REQUESTS = "Trop de demandes depuis votre poste. Réessayez dans une heure."
 
 

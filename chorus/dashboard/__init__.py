@@ -12,6 +12,7 @@ ACTIVITES_GESTIONNAIRE = Space(code="ACTIVITES_GESTIONNAIRE", label="Activités 
 
 @hookimpl
 def register_blueprints():
+    from . import users  # noqa: F401  (its routes are on the dashboard's blueprint)
     from .views import bp
 
     return [bp]

@@ -70,9 +70,9 @@ def list_columns(name, context):
     from . import memberships as ms
     from .models import ServiceStatus as S
 
-    def by_membership(status):
+    def by_membership(*statuses):
         def values(ids):
-            codes = ms.codes_by_membership(ids, (status,))
+            codes = ms.codes_by_membership(ids, statuses)
             return {i: ms.cell(codes.get(i)) for i in ids}
         return values
 
@@ -83,6 +83,13 @@ def list_columns(name, context):
     if name == "user_search":
         return [Column("services", "Services sur cette structure",
                        lambda ids: ms.validated_codes_by_user(context["structure"].id, ids))]
+    if name == "user_directory":  # the services asked for or granted on the row's structure
+        return [Column("services", "Services", by_membership(S.VALIDATED, S.PENDING))]
+    if name == "user_export":  # one CSV line per service (USR-1), placed after the structure's columns
+        def per_service(ids):
+            codes = ms.codes_by_membership(ids, (S.VALIDATED, S.PENDING))
+            return {i: codes.get(i) or ms.WHOLE_STRUCTURE for i in ids}
+        return [Column("service", "Service", per_service, order=25)]
     return None
 
 
@@ -99,6 +106,9 @@ def list_filters(name, context):
 
     if name == "pending_requests":  # across the manager's structures: the code, typed
         return [Filter("service", "Service", lambda v: Membership.id.in_(ms.memberships_with_service(v, (S.PENDING,))))]
+    if name == "user_directory":  # USR-2, across the manager's structures: the code, typed
+        return [Filter("service", "Service", lambda v: Membership.id.in_(
+            ms.memberships_with_service(v, (S.VALIDATED, S.PENDING))))]
     if name not in ("structure_users", "user_search"):
         return None
     structure_id = context["structure"].id

@@ -69,11 +69,21 @@ def test_manager_pages(make_page, world):
                             f"/gestionnaire/rattachements/{world['request_id']}/refuser",
                             "/invitations/jeton-inconnu",
                             "/gestionnaire/comptes/nouveau", f"/gestionnaire/comptes/nouveau?structure={sid}",
-                            f"/mon-compte/rattachements/nouveau?identifier_type=SIRET&identifier={world['siret']}"])
+                            f"/mon-compte/rattachements/nouveau?identifier_type=SIRET&identifier={world['siret']}",
+                            "/gestionnaire/utilisateurs", "/gestionnaire/utilisateurs?nom=martin&tri=prenom&ordre=desc",
+                            "/gestionnaire/utilisateurs?nom=personne"])
     page.goto(f"/gestionnaire/comptes/nouveau?structure={sid}")
     page.get_by_role("button", name="Créer le compte utilisateur").click()  # the form with its errors shown
     page.get_by_text("Le formulaire contient des erreurs").wait_for()
     problems += [f"créer le compte utilisateur (erreurs): {v}" for v in violations(page)]
+    page.goto("/gestionnaire/utilisateurs")
+    page.get_by_role("link", name=re.compile("^Consulter")).first.click()
+    problems += [f"un utilisateur: {v}" for v in violations(page)]
+    page.goto("/gestionnaire/utilisateurs?adresse=anne")
+    page.get_by_role("checkbox").first.check()
+    page.get_by_role("button", name="Supprimer rattachements").click()
+    page.get_by_role("button", name="Confirmer la suppression").wait_for()
+    problems += [f"confirmation de suppression (recherche): {v}" for v in violations(page)]
     page.goto(f"/structures/{sid}/historique")
     page.locator("a[href*='/historique/']").first.click()
     problems += [f"détail de l'historique: {v}" for v in violations(page)]

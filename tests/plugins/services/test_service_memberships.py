@@ -297,3 +297,46 @@ def test_creating_an_account_attaches_it_to_the_chosen_services(app, accounts, w
     rows = db.session.execute(select(MembershipService.service_id, MembershipService.status).where(
         MembershipService.membership_id == m.id)).all()
     assert rows == [(world.achats.id, "validated")]
+
+
+# ------------------------------------------------------------------ Rechercher un utilisateur, export (USR-1, USR-2)
+
+
+def _grant(membership, *services_, status="validated"):
+    with transaction():
+        for service in services_:
+            db.session.add(MembershipService(membership_id=membership.id, service_id=service.id, status=status,
+                                             updated_at=clock.now()))
+
+
+def test_the_user_search_has_a_service_criterion_and_column(app, world, accounts):
+    # SPEC USR-2: "Concernant la structure : Désignation et service", across the manager's structures.
+    _grant(attach(world.structure, world.requester), world.achats, world.voirie)
+    _grant(attach(world.structure, world.other), world.voirie)
+    _grant(attach(world.elsewhere, accounts.create("x@ailleurs.example", last_name="Ailleurs")), world.foreign)
+    client = _client(app, accounts, "sophie@commune.example")
+    found = page(client.get("/gestionnaire/utilisateurs", query_string={"service": "voirie"})).split("<tbody>")[-1]
+    whole = page(client.get("/gestionnaire/utilisateurs"))
+    assert 'for="filtre-service"' in whole and '<th scope="col">Services</th>' in whole
+    assert "Garnier" in found and "Zola" in found and "Lemoine" not in found
+    assert "ACHATS, VOIRIE" in found
+    only = page(client.get("/gestionnaire/utilisateurs", query_string={"service": "ACHATS"})).split("<tbody>")[-1]
+    assert "Garnier" in only and "Zola" not in only
+    assert "Aucun utilisateur" in page(client.get("/gestionnaire/utilisateurs", query_string={"service": "VENTES"}))
+    assert "Toute la structure" in whole  # Sophie, the primary manager, on the whole structure
+
+
+def test_the_export_has_one_line_per_membership_and_service(app, world, accounts):
+    """USR-1: one row per membership and service (when the csv_export plugin runs too)."""
+    if app.extensions["chorus.plugins"].get_plugin("plugins.csv_export") is None:
+        pytest.skip("the csv_export plugin is switched off for this run")
+    _grant(attach(world.structure, world.requester), world.achats, world.voirie)
+    client = _client(app, accounts, "sophie@commune.example")
+    text = client.get("/gestionnaire/utilisateurs/export.csv").get_data().decode("utf-8-sig")
+    rows = [line.split(";") for line in text.split("\r\n") if line]
+    header = rows[0]
+    assert header[2] == "Service"  # after the structure's identifier and designation
+    lines = sorted((r[header.index("Nom")], r[2]) for r in rows[1:])
+    assert lines == [("Garnier", "ACHATS"), ("Garnier", "VOIRIE"), ("Lemoine", "Toute la structure")]
+    filtered = client.get("/gestionnaire/utilisateurs/export.csv", query_string={"service": "achats"})
+    assert filtered.get_data().decode("utf-8-sig").count("\r\n") == 1 + 2  # Garnier's membership, both services

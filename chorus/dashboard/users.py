@@ -1,0 +1,126 @@
+"""Activités du gestionnaire: "Rechercher un utilisateur" and the actions on its results (SPEC USR-2, USR-3).
+
+The rules are in chorus.memberships.people; these views parse, call and render. Every list and form works
+without JavaScript; htmx refreshes the results as the criteria change.
+"""
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlencode
+
+from flask import abort, flash, request, url_for
+from flask_login import current_user
+
+from .. import lists
+from ..events import Refused
+from ..memberships import people
+from ..memberships.models import MembershipStatus, Role
+from ..pagination import paginate
+from ..web import page_arg, parse_id, redirect_to, render
+from .views import bp
+
+PAGE_SIZE = 50
+RESULTS = "utilisateurs-resultats"  # the id of the results' container, htmx's target
+
+
+def _search_context(found: people.Criteria) -> dict:
+    total, large = people.total(current_user, found)
+    stmt = people.matching(current_user, found, *people.ROW_COLUMNS, large=large)
+    page = page_arg()
+    results = paginate(stmt, page=page, per_page=PAGE_SIZE, scalars=False, total=total)
+    if results.total and page > results.pages:  # a page beyond the last (criteria narrowed): the last one
+        results = paginate(stmt, page=results.pages, per_page=PAGE_SIZE, scalars=False, total=results.total)
+    columns = lists.columns(people.LIST, actor=current_user)
+    return {"found": found, "results": results, "columns": columns,
+            "cells": lists.cells(columns, [r.id for r in results.items]),
+            "filters": lists.filters(people.LIST, actor=current_user), "statuses": people.STATUS_CHOICES,
+            "sorts": people.SORTS, "role_labels": {r.value: r.label for r in Role},
+            "membership_labels": {s.value: s.label for s in MembershipStatus},
+            "account_labels": dict(people.STATUS_CHOICES), "back": urlencode(found.query | {"page": results.page}),
+            "results_id": RESULTS}
+
+
+@bp.get("/utilisateurs")
+def users():
+    """"Rechercher un utilisateur": criteria on the person and on the structure; the results page by page."""
+    found = people.criteria(current_user, request.args)
+    context = _search_context(found)
+    if request.headers.get("HX-Target") == RESULTS:
+        return render("dashboard/users.html", block="results", **context)
+    return render("dashboard/users.html", **context)
+
+
+@bp.get("/utilisateurs/<id:user_id>")
+def user(user_id):
+    """One person: their data and all their memberships on the actor's structures (USR-3)."""
+    found = people.person(current_user, user_id)
+    if found is None:
+        abort(404)
+    person, memberships = found
+    return render("dashboard/user.html", person=person, memberships=memberships, back=_back())
+
+
+def _ids() -> list[int]:
+    """The rows acted on: the row's own button (`un`), else the ticked boxes (`ids`)."""
+    one = parse_id(request.form.get("un"))
+    if one:
+        return [one]
+    return [i for i in map(parse_id, request.form.getlist("ids")) if i]
+
+
+def _back() -> str:
+    """The search the actor came from (criteria, sort, page), as a query string of known characters."""
+    return urlencode(parse_qsl(request.values.get("retour", ""))[:20])
+
+
+def back_to_search():
+    """Back to the search the actor came from (after an action on its rows; plugins' actions too)."""
+    back = _back()
+    return redirect_to(url_for("dashboard.users") + (f"?{back}" if back else ""))
+
+
+@bp.post("/utilisateurs/activation")
+def resend_activation():
+    """"Envoyer le courriel d'activation" to one person or to the selected ones (USR-3), within limits."""
+    ids = _ids()
+    if not ids:
+        flash("Cochez au moins un utilisateur.", "error")
+        return back_to_search()
+    report = people.resend_activation(current_user, ids)
+    n = len(report.sent)
+    if n:
+        flash(f"Courriel d'activation envoyé à {', '.join(report.sent) if n <= 3 else f'{n} utilisateurs'}.",
+              "success")
+    if report.not_pending:
+        flash(f"{report.not_pending} compte{'s' if report.not_pending > 1 else ''} déjà activé"
+              f"{'s' if report.not_pending > 1 else ''} ou désactivé{'s' if report.not_pending > 1 else ''} : "
+              "aucun courriel d'activation à envoyer.", "info")
+    if report.limited:
+        flash(f"{report.limited} courriel{'s' if report.limited > 1 else ''} non envoyé"
+              f"{'s' if report.limited > 1 else ''} : trop de courriels d'activation envoyés récemment. "
+              "Réessayez dans une heure.", "error")
+    return back_to_search()
+
+
+@bp.post("/utilisateurs/rattachements/supprimer")
+def remove_memberships():
+    """"Supprimer rattachements": the selected memberships, at structure level (RAT-7), after a confirmation."""
+    ids = _ids()
+    if not ids:
+        flash("Cochez au moins un rattachement.", "error")
+        return back_to_search()
+    rows = people.removable(current_user, ids)
+    if not rows:
+        flash("Aucun des rattachements cochés ne peut être supprimé (demande en cours ou gestionnaire principal).",
+              "info")
+        return back_to_search()
+    if request.form.get("confirme") != "oui":
+        skipped = len(set(ids)) - len(rows)
+        return render("dashboard/users_remove.html", rows=rows, skipped=skipped, back=_back(),
+                      role_labels={r.value: r.label for r in Role})
+    try:
+        n = people.remove(current_user, ids)
+    except Refused as e:
+        flash(e.errors[""], "error")
+    else:
+        flash(f"{n} rattachement{'s' if n > 1 else ''} supprimé{'s' if n > 1 else ''}.", "success")
+    return back_to_search()

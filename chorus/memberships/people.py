@@ -1,0 +1,252 @@
+"""The people of a manager's structures: "Rechercher un utilisateur" and its actions (SPEC USR-2, USR-3, MGR-2).
+
+A row is a membership (a person on one structure), validated or pending, of a structure the actor manages:
+the manager of A who is a plain member of B sees A's people only. Every id posted back by the screen is
+checked against that same scope (`in_scope`): an id the screen could not have shown is refused.
+The export (plugin csv_export) reads the same `matching()` statement, so that it has exactly the screen's rows.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from flask import current_app
+from sqlalchemy import Select, func, select
+
+from .. import lists
+from ..accounts import services as accounts
+from ..accounts.models import AccountKind, AccountStatus, User
+from ..database import is_sqlite, transaction
+from ..extensions import db
+from ..folding import fold
+from ..pagination import count
+from ..permissions import Denied, can
+from ..structures.models import Structure
+from . import services
+from .models import Membership, MembershipStatus, Role
+from .queries import managed_structure_ids
+
+LIST = "user_directory"  # the screen's list name (chorus.lists.LISTS): plugins add criteria and columns
+SHOWN = (MembershipStatus.VALIDATED, MembershipStatus.PENDING)
+MAX_TEXT = 200
+
+# Sort keys of the query string -> the columns ordered by (the row id last, for a stable order).
+# A person's rows stay together (User.id before Membership.id); "nom" is the order of the index
+# ix_user_account_name_folded, which `matching(by_name_index=True)` reads instead of sorting.
+SORTS = {
+    "nom": (User.last_name_folded, User.first_name_folded, User.id),
+    "prenom": (User.first_name_folded, User.last_name_folded, User.id),
+    "adresse": (User.login_email, User.id),
+    "statut": (User.status, User.id),
+    "structure": (Structure.designation_folded, Structure.id),
+}
+# From this many rows on, SQLite reads a name-sorted list in the users' name index rather than sorting the rows
+# (a million rows: the first line of an export after 0.1 s instead of 30 s of sorting, see bench/REPORT.md).
+LARGE = 50_000
+DEFAULT_SORT = "nom"
+
+
+@dataclass
+class Criteria:
+    """What the screen's form asks for; `clauses`/`active`: the plugins' criteria (chorus.lists)."""
+
+    last_name: str = ""
+    first_name: str = ""
+    email: str = ""
+    status: str = ""
+    designation: str = ""
+    sort: str = DEFAULT_SORT
+    descending: bool = False
+    clauses: list = field(default_factory=list)
+    active: dict = field(default_factory=dict)
+
+    @property
+    def given(self) -> dict:
+        """The criteria typed (no sort), as query-string values: the links of the pager, the export."""
+        values = {"nom": self.last_name, "prenom": self.first_name, "adresse": self.email, "statut": self.status,
+                  "designation": self.designation, **self.active}
+        return {k: v for k, v in values.items() if v}
+
+    @property
+    def query(self) -> dict:
+        """`given` with the sort, when it is not the default one."""
+        out = dict(self.given)
+        if self.sort != DEFAULT_SORT or self.descending:
+            out.update(tri=self.sort, ordre="desc" if self.descending else "asc")
+        return out
+
+
+STATUS_CHOICES = tuple((s.value, s.label) for s in AccountStatus)
+
+
+def criteria(actor, args) -> Criteria:
+    """The screen's criteria read from a request's values; anything unknown is ignored, never an error."""
+    def text(name):
+        return (args.get(name) or "").strip()[:MAX_TEXT]
+
+    status = text("statut")
+    sort = text("tri")
+    found = Criteria(last_name=text("nom"), first_name=text("prenom"), email=text("adresse"),
+                     status=status if status in {v for v, _ in STATUS_CHOICES} else "",
+                     designation=text("designation"), sort=sort if sort in SORTS else DEFAULT_SORT,
+                     descending=text("ordre") == "desc")
+    found.clauses, found.active = lists.criteria(lists.filters(LIST, actor=actor), args)
+    return found
+
+
+def _contains(column, value: str):
+    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return column.like(f"%{escaped}%", escape="\\")
+
+
+def _owned(actor) -> list:
+    """WHERE clauses of the memberships of people (not technical users) on the structures `actor` manages."""
+    if not can(actor, "membership.search_users"):
+        raise Denied()
+    return [Membership.structure_id.in_(managed_structure_ids(actor)), User.kind == AccountKind.PERSON]
+
+
+def scope(actor) -> list:
+    """WHERE clauses of every row the screen may show `actor` (MGR-2): those memberships, validated or pending."""
+    return [*_owned(actor), Membership.status.in_([str(s) for s in SHOWN])]
+
+
+def matching(actor, found: Criteria, *columns, large: bool = False) -> Select:
+    """SELECT of `columns` (Membership.id by default) over the rows matching `found`, in the screen's order.
+
+    Driven from the memberships of the manager's structures (index on structure_id); names compared on the
+    stored folded columns (accents and case ignored). `large` (more than LARGE rows, sorted by name, SQLite):
+    driven from the users' name index instead, which hands the rows out in order without sorting them.
+    """
+    where = scope(actor)
+    if large and found.sort == "nom" and not found.descending and is_sqlite():
+        # "+ 0": the same rows, but the structure index no longer applies, so SQLite walks the name index.
+        where[0] = (Membership.structure_id + 0).in_(managed_structure_ids(actor))
+    for column, value in ((User.last_name_folded, fold(found.last_name)),
+                          (User.first_name_folded, fold(found.first_name)),
+                          (User.login_email, found.email.lower()),
+                          (Structure.designation_folded, fold(found.designation))):
+        if value:
+            where.append(_contains(column, value))
+    if found.status:
+        where.append(User.status == found.status)
+    order = [c.desc() if found.descending else c for c in (*SORTS[found.sort], Membership.id)]
+    stmt = select(*(columns or (Membership.id,))).select_from(Membership).join(User, Membership.user_id == User.id)
+    if columns or found.designation or found.sort == "structure" or found.clauses:
+        # The structures' table only when something reads it: a count (the ids alone) does without.
+        stmt = stmt.join(Structure, Membership.structure_id == Structure.id)
+    return stmt.where(*where, *found.clauses).order_by(*order)
+
+
+def _count_up_to_large(actor, found: Criteria) -> int:
+    probe = matching(actor, found).order_by(None).limit(LARGE + 1).subquery()
+    return db.session.execute(select(func.count()).select_from(probe)).scalar_one()
+
+
+def is_large(actor, found: Criteria) -> bool:
+    """More than LARGE rows match `found` (read no further than that)."""
+    return _count_up_to_large(actor, found) > LARGE
+
+
+def total(actor, found: Criteria) -> tuple[int, bool]:
+    """(the number of rows matching `found`, whether it is above LARGE). Up to LARGE rows are counted as they
+    are read; a larger list is counted in the users' name order (SQLite: a walk of the name index, ten times
+    faster at a million rows than the structures' order, which reads the users at random)."""
+    n = _count_up_to_large(actor, found)
+    if n <= LARGE:
+        return n, False
+    return count(matching(actor, replace(found, sort="nom", descending=False), large=True)), True
+
+
+# The columns a row of the screen shows (and the export starts from).
+ROW_COLUMNS = (Membership.id, Membership.user_id, Membership.structure_id, Membership.role, Membership.status,
+               Membership.start_date, Membership.created_at, User.last_name, User.first_name, User.login_email,
+               User.status.label("account_status"), Structure.identifier, Structure.designation)
+
+
+def in_scope(actor, ids, *columns) -> Select:
+    """SELECT of `columns` (ROW_COLUMNS by default) of the rows among `ids` (membership ids) the screen could
+    show `actor`, in the screen's order.
+
+    Raises Denied(hidden) if any id is not a membership of the actor's structures: a posted id names a row the
+    screen could show, or nothing (a row removed meanwhile is merely left out).
+    """
+    wanted = sorted({int(i) for i in ids})[:services.MAX_BATCH]
+    stmt = matching(actor, Criteria(), *(columns or ROW_COLUMNS)).where(Membership.id.in_(wanted))
+    known = set(db.session.execute(
+        select(Membership.id).join(User, Membership.user_id == User.id)
+        .where(*_owned(actor), Membership.id.in_(wanted))).scalars())
+    if known != set(wanted):
+        raise Denied(hidden=True)
+    return stmt
+
+
+def rows(actor, ids) -> list:
+    """The rows of the screen among `ids` (all in scope, or Denied)."""
+    return db.session.execute(in_scope(actor, ids)).all() if ids else []
+
+
+# ------------------------------------------------------------------ one person (USR-3)
+
+
+def person(actor, user_id: int) -> tuple[User, list] | None:
+    """A person the screen could show, with their memberships on the actor's structures (and only those)."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        return None
+    memberships = db.session.execute(
+        select(Membership, Structure).join(Structure, Membership.structure_id == Structure.id)
+        .join(User, Membership.user_id == User.id).where(*scope(actor), Membership.user_id == user_id)
+        .order_by(Structure.designation_folded, Membership.id)
+    ).all()
+    return (user, memberships) if memberships else None
+
+
+# ------------------------------------------------------------------ actions on the selected rows (USR-3)
+
+
+@dataclass
+class ResendReport:
+    sent: list[str] = field(default_factory=list)  # names of the people mailed
+    not_pending: int = 0  # already active or deactivated: no activation to send
+    limited: int = 0  # refused by the per-recipient or per-manager limits
+
+
+def resend_activation(actor, ids) -> ResendReport:
+    """"Envoyer le courriel d'activation" to the people of the selected rows whose account is "En cours
+    d'activation" (USR-3, NOT-1): a new link to the login address, each recipient once per call, within the
+    per-recipient mail limit and the per-manager limit of ACTIVATION_RESENDS_PER_MANAGER a window."""
+    found = rows(actor, ids)
+    user_ids = sorted({r.user_id for r in found})
+    report = ResendReport()
+    config = current_app.config
+    with transaction():
+        users = db.session.execute(select(User).where(User.id.in_(user_ids)).order_by(User.id)).scalars().all()
+        for user in users:
+            if user.status != AccountStatus.PENDING:
+                report.not_pending += 1
+                continue
+            if accounts.resend_activation(actor, user, limit=config["ACTIVATION_RESENDS_PER_MANAGER"],
+                                          window=config["ACTIVATION_RESENDS_WINDOW"]):
+                report.sent.append(user.full_name)
+            else:
+                report.limited += 1
+    return report
+
+
+def removable(actor, ids) -> list:
+    """The selected rows "Supprimer rattachements" would remove: validated, not the primary manager (TRF-1)."""
+    return [r for r in rows(actor, ids) if r.status == MembershipStatus.VALIDATED and r.role != Role.PRIMARY]
+
+
+def remove(actor, ids) -> int:
+    """Remove the selected memberships, at structure level (RAT-7), across the actor's structures; one
+    transaction, one history entry per membership in its structure's history."""
+    chosen = removable(actor, ids)
+    by_structure: dict[int, list[int]] = {}
+    for r in chosen:
+        by_structure.setdefault(r.structure_id, []).append(r.id)
+    removed = 0
+    with transaction():
+        for structure_id, membership_ids in sorted(by_structure.items()):
+            removed += services.remove(actor, db.session.get(Structure, structure_id), membership_ids)
+    return removed

@@ -1,0 +1,132 @@
+"""Exporter utilisateurs (SPEC USR-1) and the export of the selected users (USR-3), as CSV.
+
+The rows are exactly the screen's: the same statement (chorus.memberships.people.matching) with the same
+criteria, or the ticked rows checked against the same scope. One line per membership, and per item of a
+list-valued cell of another module's column (the services plugin: one line per service).
+"""
+from __future__ import annotations
+
+from itertools import product
+
+from flask import Blueprint, flash, request
+from flask_login import current_user
+from sqlalchemy import String, case
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+
+from chorus import clock, lists
+from chorus.accounts.models import AccountStatus, User
+from chorus.dashboard.users import back_to_search
+from chorus.extensions import db
+from chorus.memberships import people
+from chorus.memberships.models import Membership, MembershipStatus, Role
+from chorus.permissions import require
+from chorus.structures.models import Structure
+from chorus.web import parse_id
+
+from . import writer
+
+bp = Blueprint("csv_export", __name__, template_folder="templates")
+
+LIST = "user_export"
+CHUNK = 5000  # rows read, and handed to the other modules' columns, at a time
+
+
+class french_date(FunctionElement):
+    """A date or timestamp as dd/mm/yyyy text, formatted by the database (a million strftime() calls cost
+    seconds in Python)."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(french_date, "sqlite")
+def _sqlite_date(element, compiler, **kw):
+    return f"strftime('%d/%m/%Y', {compiler.process(element.clauses, **kw)})"
+
+
+@compiles(french_date)
+def _date(element, compiler, **kw):  # PostgreSQL
+    return f"to_char({compiler.process(element.clauses, **kw)}, 'DD/MM/YYYY')"
+
+
+def _labels(column, labels: dict):
+    """The French label of a code, chosen by the database."""
+    return case(labels, value=column, else_=column)
+
+
+# The core's columns: (order, header, SQL expression giving its text). Other modules' columns
+# (chorus.lists.Column) are placed among them by their `order` (the services plugin's at 25).
+# (order, header, SQL expression giving its text, typed by someone: checked for formulas)
+CORE = (
+    (10, "Identifiant de la structure", Structure.identifier, False),
+    (20, "Désignation de la structure", Structure.designation, True),
+    (30, "Rôle", _labels(Membership.role, {r.value: r.label for r in Role}), False),
+    (40, "Statut du rattachement", _labels(Membership.status, {s.value: s.label for s in MembershipStatus}), False),
+    (50, "Nom", User.last_name, True),
+    (51, "Prénom", User.first_name, True),
+    (60, "Adresse de connexion", User.login_email, True),
+    (61, "Adresse de contact", User.contact_email, True),
+    (62, "Téléphone", User.phone, True),
+    (70, "Statut du compte", _labels(User.status, {s.value: s.label for s in AccountStatus}), False),
+    (80, "Date de la demande", french_date(Membership.created_at), False),
+    (81, "Début de validité", french_date(Membership.start_date), False),
+    (82, "Date de décision", french_date(Membership.decided_at), False),
+)
+COLUMNS = (Membership.id, *(expression.label(f"c{n}") for n, (_, _, expression, _) in enumerate(CORE)))
+
+
+@bp.before_request
+def _managers_only():
+    require(current_user, "membership.search_users")
+
+
+def _export(stmt):
+    """The streamed CSV of the rows of `stmt` (COLUMNS), with the other modules' columns."""
+    extra = lists.columns(LIST, actor=current_user)
+    layout = sorted([(order, header, None, typed) for order, header, _, typed in CORE]
+                    + [(c.order, c.label, c, True) for c in extra], key=lambda t: t[0])
+    stamp = clock.now().strftime("%Y%m%d-%H%M")
+    # The database is read in chunks (a server-side cursor on PostgreSQL), while the response is sent.
+    rows = _rows(stmt.execution_options(yield_per=CHUNK), [(i, c) for i, (_, _, c, _) in enumerate(layout) if c])
+    return writer.response(f"utilisateurs-{stamp}.csv", [h for _, h, _, _ in layout], rows,
+                           text=[i for i, (_, _, _, typed) in enumerate(layout) if typed])
+
+
+def _rows(stmt, inserted):
+    """The lines: the core's cells, the other modules' inserted at their places (`inserted`: (index, Column)
+    in increasing index order); a list-valued cell gives one line per item."""
+    for chunk in db.session.execute(stmt).partitions(CHUNK):
+        ids = [r[0] for r in chunk]
+        extra = [(index, column.values(ids)) for index, column in inserted]
+        for r in chunk:
+            line = list(r[1:])
+            multiple = False
+            for index, values in extra:
+                value = values.get(r[0])
+                if value.__class__ is list or value.__class__ is tuple:
+                    multiple, value = True, [str(v) for v in value] or [""]
+                elif value.__class__ is not str:
+                    value = "" if value is None else str(value)
+                line.insert(index, value)
+            if multiple:
+                yield from map(list, product(*[v if v.__class__ is list else [v] for v in line]))
+            else:
+                yield line
+
+
+@bp.get("/gestionnaire/utilisateurs/export.csv")
+def export_all():
+    """"Exporter utilisateurs": every row the search shows with these criteria (none: all the actor's users)."""
+    found = people.criteria(current_user, request.args)
+    return _export(people.matching(current_user, found, *COLUMNS, large=people.is_large(current_user, found)))
+
+
+@bp.post("/gestionnaire/utilisateurs/export.csv")
+def export_selected():
+    """The ticked rows of the search (each one the screen could show: any other id answers 404)."""
+    ids = [i for i in map(parse_id, request.form.getlist("ids")) if i]
+    if not ids:
+        flash("Cochez au moins un utilisateur à exporter.", "error")
+        return back_to_search()
+    return _export(people.in_scope(current_user, ids, *COLUMNS))

@@ -1,0 +1,73 @@
+"""A CSV for French spreadsheets, streamed: `;` separated, UTF-8 with a BOM, CRLF line ends, every cell a
+spreadsheet could read as a formula neutralised (QUALITY.md "CSV export"). Memory stays bounded whatever the
+number of rows: rows are read from an iterator and written out in blocks of about BLOCK bytes.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from urllib.parse import quote
+
+from flask import Response, stream_with_context
+
+BOM = "\ufeff"
+BLOCK = 64 * 1024
+# A cell starting with one of these is a formula (or becomes one) for Excel, LibreOffice or Google Sheets;
+# the full-width forms are folded to them by some of these programs.
+FORMULA_STARTS = frozenset("=+-@\t\r\n\uff1d\uff0b\uff0d\uff20")
+
+
+def cell(value) -> str:
+    """One value as the text of a cell: dates the French way, a formula-like text prefixed with `'`."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return "'" + value if value and value[0] in FORMULA_STARTS else value
+    if isinstance(value, datetime):
+        return value.strftime("%d/%m/%Y %H:%M")
+    if isinstance(value, date):
+        return value.strftime("%d/%m/%Y")
+    return str(value)
+
+
+def lines(header: Sequence[str], rows: Iterable[Sequence], text: Sequence[int] | None = None) -> Iterable[bytes]:
+    """The encoded file, block by block: BOM and header first, then `rows` (sequences of values).
+
+    `text`: when every row is a list of strings (or None), the indexes of the cells that may hold text typed by
+    someone (names, addresses...): only those are checked for formulas, the others (labels, dates, codes made
+    by the application) are written as they are. None: every cell goes through cell().
+    """
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    buffer.write(BOM)
+    writer.writerow([cell(h) for h in header])
+    starts, batch = FORMULA_STARTS, []
+    for row in rows:
+        if text is None:
+            row = [cell(v) for v in row]
+        else:  # a million rows make millions of cells: only the typed ones are looked at
+            for i in text:
+                v = row[i]
+                if v and v[0] in starts:
+                    row[i] = "'" + v
+        batch.append(row)
+        if len(batch) == 200:
+            writer.writerows(batch)
+            batch.clear()
+            if buffer.tell() >= BLOCK:
+                yield buffer.getvalue().encode("utf-8")
+                buffer.seek(0)
+                buffer.truncate()
+    writer.writerows(batch)
+    yield buffer.getvalue().encode("utf-8")
+
+
+def response(filename: str, header: Sequence[str], rows: Iterable[Sequence],
+             text: Sequence[int] | None = None) -> Response:
+    """A streamed download of `rows` (read while the response is sent, in the request's context)."""
+    disposition = f"attachment; filename=\"{filename.encode('ascii', 'replace').decode()}\"; " \
+                  f"filename*=UTF-8''{quote(filename)}"
+    return Response(stream_with_context(lines(header, rows, text)), mimetype="text/csv",
+                    headers={"Content-Disposition": disposition, "Content-Type": "text/csv; charset=utf-8"})

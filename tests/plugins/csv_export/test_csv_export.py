@@ -1,0 +1,204 @@
+"""CSV export (SPEC USR-1, USR-3, MGR-2; QUALITY.md "CSV export"): the user search's rows, for French spreadsheets."""
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from sqlalchemy import select
+
+from chorus.extensions import db
+from chorus.hookspecs import hookimpl
+from chorus.memberships.models import Membership
+from helpers import PASSWORD, attach, disabled_plugins, fresh, make_structure, page
+
+URL = "/gestionnaire/utilisateurs/export.csv"
+SEARCH = "/gestionnaire/utilisateurs"
+
+
+@pytest.fixture
+def world(app, accounts):
+    """Sophie manages A (with Karim, Lucas whose account is pending, Nadia's request) and is a plain member of B
+    (with Zoé). Names a spreadsheet would run as formulas, and with the CSV's own separators."""
+    admin = accounts.create("admin@dgfip.example", is_admin=True)
+    sophie = accounts.create("sophie@commune.example", first_name="Sophie", last_name="Lemoine")
+    karim = accounts.create("karim@commune.example", first_name="Karim", last_name="Benali")
+    lucas = accounts.create("lucas@commune.example", first_name="Lucas", last_name="Garnier", status="pending",
+                            password=None)
+    nadia = accounts.create("nadia@ailleurs.example", first_name="Nadia", last_name='=HYPERLINK("http://x";"y")')
+    bruno = accounts.create("bruno@boulangerie.example", first_name="Bruno", last_name="Boulanger")
+    zoe = accounts.create("zoe@boulangerie.example", first_name="Zoé", last_name="Garnier")
+    a = make_structure(sophie, "Commune; de \"Saint\"-Exemple", public=True, admin=admin)
+    b = make_structure(bruno, "Boulangerie Bravo")
+    attach(a, karim, "secondary")
+    attach(a, lucas)
+    attach(a, nadia, status="pending")
+    attach(b, sophie)
+    attach(b, zoe)
+    return type("World", (), dict(sophie=sophie, karim=karim, lucas=lucas, nadia=nadia, zoe=zoe, a=a, b=b))
+
+
+def client_as(app, email):
+    client = app.test_client()
+    assert client.post("/connexion", data={"email": email, "password": PASSWORD}).status_code == 303
+    return client
+
+
+def table(response) -> list[list[str]]:
+    """The CSV as a spreadsheet reads it: rows of cells (the BOM checked and dropped)."""
+    assert response.status_code == 200
+    raw = response.get_data()
+    assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 with a BOM: French Excel reads the accents right
+    text = raw[3:].decode("utf-8")
+    assert "\r\n" in text and "\n" not in text.replace("\r\n", "")  # CRLF only
+    return list(csv.reader(io.StringIO(text, newline=""), delimiter=";"))
+
+
+def membership_id(user, structure):
+    fresh()
+    return db.session.execute(select(Membership.id).where(Membership.user_id == user.id,
+                                                          Membership.structure_id == structure.id)).scalar_one()
+
+
+def test_exporter_utilisateurs_lists_every_membership_of_the_managers_structures(app, world):
+    """USR-1, MGR-2: all of A (where Sophie manages), nothing of B (where she is a plain member)."""
+    response = client_as(app, "sophie@commune.example").get(URL)
+    assert response.is_streamed
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert response.headers["Content-Disposition"].startswith('attachment; filename="utilisateurs-')
+    assert response.headers["Cache-Control"] == "no-store"
+    rows = table(response)
+    header, body = rows[0], rows[1:]
+    assert header[:2] == ["Identifiant de la structure", "Désignation de la structure"]
+    for column in ("Rôle", "Statut du rattachement", "Nom", "Prénom", "Adresse de connexion", "Adresse de contact",
+                   "Statut du compte", "Date de la demande", "Début de validité"):
+        assert column in header
+    assert len(body) == 4  # Sophie, Karim, Lucas, Nadia's request
+    cells = {r[header.index("Adresse de connexion")]: r for r in body}
+    assert set(cells) == {"sophie@commune.example", "karim@commune.example", "lucas@commune.example",
+                          "nadia@ailleurs.example"}
+    lucas = cells["lucas@commune.example"]
+    assert lucas[header.index("Adresse de contact")] == "lucas.contact@commune.example"
+    assert lucas[header.index("Statut du compte")] == "En cours d'activation"
+    assert lucas[header.index("Rôle")] == "Utilisateur simple"
+    assert lucas[header.index("Statut du rattachement")] == "Validé"
+    assert lucas[header.index("Identifiant de la structure")] == world.a.identifier
+    assert lucas[header.index("Désignation de la structure")] == 'Commune; de "Saint"-Exemple'  # quotes, `;` kept
+    assert cells["nadia@ailleurs.example"][header.index("Statut du rattachement")] == "En cours de validation"
+    assert "Zoé" not in response.get_data(as_text=True)
+
+
+def test_cells_a_spreadsheet_would_run_are_neutralised(app, world):
+    nadia = next(r for r in table(client_as(app, "sophie@commune.example").get(URL)) if "nadia@" in ",".join(r))
+    assert "'=HYPERLINK(\"http://x\";\"y\")" in nadia
+
+
+@pytest.mark.parametrize("value", ["=1+1", "+33 6 00", "-2", "@SUM(A1)", "\tx", "\rx", "\uff1d1", "\uff0b1",
+                                   "\uff0d1", "\uff201"])
+def test_every_formula_start_is_neutralised(value):
+    from plugins.csv_export.writer import cell
+
+    assert cell(value) == "'" + value
+    assert cell("Dupont") == "Dupont" and cell("") == "" and cell(None) == ""
+
+
+def test_quotes_separators_and_newlines_survive_a_round_trip():
+    from plugins.csv_export.writer import lines
+
+    values = ['a "quoted" word', "semi;colon", "two\r\nlines", "Éloïse Œuvre"]
+    text = b"".join(lines(["x"] * 4, [values])).decode("utf-8-sig")
+    assert list(csv.reader(io.StringIO(text, newline=""), delimiter=";")) == [["x"] * 4, values]
+
+
+def test_the_export_has_exactly_the_rows_of_the_search(app, world):
+    client = client_as(app, "sophie@commune.example")
+    for criteria, expected in (({"nom": "garnier"}, 1), ({"statut": "pending"}, 1), ({"designation": "bravo"}, 0),
+                               ({"prenom": "k", "tri": "adresse", "ordre": "desc"}, 1), ({}, 4)):
+        screen = page(client.get(SEARCH, query_string=criteria))
+        rows = table(client.get(URL, query_string=criteria))[1:]
+        assert len(rows) == expected == screen.count('name="ids" value='), criteria
+    # The search screen links its results' export with its criteria.
+    assert f'href="{URL}?nom=garnier"' in page(client.get(SEARCH, query_string={"nom": "garnier"}))
+
+
+def test_the_export_keeps_the_screens_order(app, world):
+    client = client_as(app, "sophie@commune.example")
+    rows = table(client.get(URL, query_string={"tri": "nom", "ordre": "desc"}))
+    names = [r[rows[0].index("Nom")] for r in rows[1:]]
+    assert names == ["Lemoine", "Garnier", "Benali", "'=HYPERLINK(\"http://x\";\"y\")"]
+
+
+def test_the_selected_users_are_exported_and_a_foreign_id_is_refused(app, world):
+    client = client_as(app, "sophie@commune.example")
+    chosen = [membership_id(world.lucas, world.a), membership_id(world.karim, world.a)]
+    rows = table(client.post(URL, data={"ids": chosen}))
+    assert [r[rows[0].index("Nom")] for r in rows[1:]] == ["Benali", "Garnier"]  # the screen's order
+    zoe = membership_id(world.zoe, world.b)
+    assert client.post(URL, data={"ids": [*chosen, zoe]}).status_code == 404
+    nothing = client.post(URL, data={"ids": []}, follow_redirects=True)
+    assert "Cochez au moins un utilisateur" in page(nothing)
+
+
+def test_plain_members_export_nothing(app, world):
+    client = client_as(app, "zoe@boulangerie.example")
+    assert client.get(URL).status_code == 403
+    assert client.post(URL, data={"ids": [membership_id(world.zoe, world.b)]}).status_code == 403
+
+
+def test_the_export_buttons_are_on_the_dashboard_and_the_search(app, world):
+    client = client_as(app, "sophie@commune.example")
+    assert "Exporter utilisateurs" in page(client.get("/gestionnaire/"))
+    search = page(client.get(SEARCH))
+    assert "Exporter utilisateurs" in search and "Exporter la sélection" in search
+
+
+def test_switched_off_the_search_works_without_export(make_app, accounts):
+    app = make_app(DISABLED_PLUGINS=disabled_plugins("plugins.csv_export"))
+    with app.app_context():
+        sophie = accounts.create("sophie@commune.example", last_name="Lemoine")
+        make_structure(sophie, "Commune")
+        client = client_as(app, "sophie@commune.example")
+        search = page(client.get(SEARCH))
+        assert "Lemoine" in search
+        assert "Exporter" not in search and "Exporter" not in page(client.get("/gestionnaire/"))
+        assert client.get(URL).status_code == 404
+
+
+class ExtraColumn:
+    """Another module's export columns (core list "user_export"): a plain one and a list-valued one."""
+
+    @hookimpl
+    def list_columns(self, name, context):
+        from chorus.lists import Column
+
+        if name != "user_export":
+            return None
+        return [Column("badge", "Badge", lambda ids: {i: f"B{i}" for i in ids}, order=200),
+                Column("espaces", "Espaces", lambda ids: {i: ["Factures reçues", "Sollicitations"] for i in ids[:1]},
+                       order=210)]
+
+
+def test_other_modules_add_columns_and_a_list_makes_one_line_per_item(make_app, accounts):
+    app = make_app(EXTRA_PLUGINS=[ExtraColumn()])
+    with app.app_context():
+        sophie = accounts.create("sophie@commune.example", last_name="Lemoine")
+        commune = make_structure(sophie, "Commune")
+        attach(commune, accounts.create("karim@commune.example", last_name="Benali"))
+        rows = table(client_as(app, "sophie@commune.example").get(URL))
+    header, body = rows[0], rows[1:]
+    assert header[-2:] == ["Badge", "Espaces"]
+    # Benali (first in the screen's order) has two spaces: two lines; Lemoine one line with an empty cell.
+    assert [(r[header.index("Nom")], r[-1]) for r in body] == [
+        ("Benali", "Factures reçues"), ("Benali", "Sollicitations"), ("Lemoine", "")]
+    assert all(r[-2].startswith("B") for r in body)
+
+
+def test_the_export_is_streamed_in_blocks(app, world):
+    """Bounded memory (QUALITY.md): the body comes in blocks as rows are read, not as one string."""
+    from helpers import many_requests
+
+    many_requests(world.a, 3000, tag="foule")
+    response = client_as(app, "sophie@commune.example").get(URL)
+    blocks = list(response.response)
+    assert len(blocks) > 3 and max(len(b) for b in blocks) < 128 * 1024
+    assert b"".join(blocks).count(b"\r\n") == 1 + 4 + 3000
