@@ -1,12 +1,12 @@
 """structure.predecessor_id: the structure a change of identifier duplicated (SPEC SIR-2, SIR-4)
 
-Revision ID: 0008
+Revision ID: 0007
 Revises: 0006
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008"
+revision = "0007"
 down_revision = "0006"
 branch_labels = None
 depends_on = None
