@@ -183,3 +183,9 @@ def test_full_page_and_htmx_fragment(app, world):
     assert response.status_code == 422 and "<html" not in page(response) and "Nom" in page(response)
     response = client.post(f"{URL}?structure={world.commune.id}", data=person(), headers={"HX-Request": "true"})
     assert response.headers["HX-Redirect"].startswith(URL)
+
+
+def test_the_user_search_leads_to_the_creation(app, world):
+    # SPEC ACC-3: "Créer le compte utilisateur" from the user search screen.
+    shown = client_as(app, "sophie@commune.example").get("/gestionnaire/utilisateurs").get_data(as_text=True)
+    assert 'href="/gestionnaire/comptes/nouveau"' in shown

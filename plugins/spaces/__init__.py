@@ -83,6 +83,17 @@ def register_event_types():
 
 
 @hookimpl
+def list_columns(name, context):
+    from chorus.lists import Column
+
+    from .services import spaces_by_membership
+
+    if name == "user_export":  # SPEC USR-1: the export names the spaces each membership has, with their right
+        return [Column("spaces", "Espaces", spaces_by_membership, order=60)]
+    return None
+
+
+@hookimpl
 def register_history_actions():
     return {"subscription.validated": "Demande d'abonnement validée",
             "subscription.refused": "Demande d'abonnement refusée",

@@ -443,6 +443,17 @@ def copy_structure(structure_id: int, source_id: int, memberships: dict) -> None
 
 
 
+def spaces_by_membership(ids: list[int]) -> dict[int, str]:
+    """{membership id: "Factures reçues (Consultation), ..."}: the subscriptions in force of these memberships."""
+    out: dict[int, list[str]] = {}
+    for chunk in range(0, len(ids), 500):
+        for line in db.session.execute(select(Subscription).where(
+                Subscription.membership_id.in_(ids[chunk:chunk + 500]), Subscription.status == Status.VALIDATED)
+                .order_by(Subscription.membership_id, Subscription.space_code, Subscription.unit_id)).scalars():
+            out.setdefault(line.membership_id, []).append(_describe(line))
+    return {i: ", ".join(out.get(i, [])) for i in ids}
+
+
 def lines_of(request_ids: list[int]) -> dict[int, list[Subscription]]:
     out: dict[int, list[Subscription]] = {}
     if request_ids:

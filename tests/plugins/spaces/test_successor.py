@@ -50,3 +50,16 @@ def test_the_old_structure_opens_no_space_but_its_requests_can_be_refused(world)
     fresh()
     assert db.session.execute(select(Subscription.status).where(
         Subscription.request_id == waiting.id)).scalars().all() == ["refused"]
+
+
+def test_the_users_export_names_each_membership_spaces(world, client_as):
+    # SPEC USR-1 with ABO-2: "Exporter utilisateurs" gains the spaces in force, per membership (list_columns hook).
+    if world.app.extensions["chorus.plugins"].get_plugin("plugins.csv_export") is None:
+        pytest.skip("the csv_export plugin is switched off for this run")
+    subscribe(world.member, world.commune, "FACTURES_RECUES", "consultation")
+    subscribe(world.member, world.departement, "SOLLICITATIONS_EMISES", "modification")
+    text = client_as("sophie@commune.example").get("/gestionnaire/utilisateurs/export.csv").get_data()
+    rows = [line.split(";") for line in text.decode("utf-8-sig").split("\r\n") if line]
+    column = rows[0].index("Espaces")
+    [lucas] = [r for r in rows[1:] if "lucas@commune.example" in r]
+    assert lucas[column] == "Factures reçues (Tous les services, consultation)"  # not the Département's
