@@ -85,6 +85,9 @@ CORE_EVENTS = [
     EventType("structure.duplicated", ("structure_id", "source_id", "memberships"),
               "a change of identifier made structure_id from source_id, now inactive (SIR-2); memberships = "
               "{source membership id: copy id}: each module copies its own data here"),
+    EventType("structure.units_carried", ("structure_id", "source_id", "units"),
+              "after structure.duplicated, when the source had sub-units: units = {source unit id: copy id} "
+              "(structure_units, matched by label); a module whose copied rows name units rewrites them here"),
 ]
 
 

@@ -105,7 +105,10 @@ def default_spaces(structure, role):
 
 @hookspec
 def structure_units(structure):
-    """Return (id, French label) pairs: the sub-units (e.g. services) of `structure` a choice list may name."""
+    """Return (id, French label) pairs: the sub-units (e.g. services) of `structure` a choice list may name.
+
+    Labels are unique within a structure and kept by the copies a change of identifier makes (SIR-2): the core
+    matches a successor's units to the source's by label (event `structure.units_carried`)."""
 
 
 @hookspec

@@ -19,6 +19,7 @@ from ..memberships.models import Invitation, InvitationStatus, Membership, Membe
 from . import identifiers
 from .models import Structure, StructureStatus
 from .services import StructureError, _exists, _flush_unique
+from .units import carried_units
 
 # SPEC STR-9, SIR-2: the record's fields a change of identifier does not carry over (they take their defaults);
 # the sixth exception, the technical user account, is a membership: see CARRIED_STATUSES below.
@@ -105,6 +106,10 @@ def duplicate(actor: User | None, source: Structure, identifier: str) -> Structu
                                "memberships": len(memberships)})
         events.emit("structure.duplicated", actor=actor, structure_id=successor.id, source_id=source.id,
                     memberships=memberships)
+        units = carried_units(source, successor)  # every module has copied its rows: the units' new ids are known
+        if units:
+            events.emit("structure.units_carried", actor=actor, structure_id=successor.id, source_id=source.id,
+                        units=units)
         # The pending requests go on with the successor, where they were copied: closed here, so that none is
         # listed twice or validated on an inactive structure (SIR-3).
         db.session.execute(

@@ -10,3 +10,9 @@ def units_of(structure) -> list[tuple[str, str]]:
     for unit_id, label in collect(hook().structure_units(structure=structure)):
         seen.setdefault(str(unit_id), label)
     return list(seen.items())
+
+
+def carried_units(source, successor) -> dict[str, str]:
+    """{source unit id: successor unit id} once the modules copied their units (SIR-2), matched by label."""
+    copies = {label: unit_id for unit_id, label in units_of(successor)}
+    return {unit_id: copies[label] for unit_id, label in units_of(source) if label in copies}

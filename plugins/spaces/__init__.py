@@ -112,6 +112,8 @@ def domain_change(event):
     elif event.name == "structure.duplicated":  # SPEC SIR-2: spaces and subscriptions follow the structure
         p = event.payload
         services.copy_structure(p["structure_id"], p["source_id"], p["memberships"])
+    elif event.name == "structure.units_carried":  # the copies name the successor's services, not the old ones
+        services.carry_units(event.payload["structure_id"], event.payload["units"])
 
 
 @hookimpl

@@ -443,6 +443,14 @@ def copy_structure(structure_id: int, source_id: int, memberships: dict) -> None
 
 
 
+def carry_units(structure_id: int, units: dict) -> None:
+    """Rewrite the unit ids the copy of a structure kept from its source (SIR-2): {source unit id: copy id}."""
+    for model in (StructureSpace, Subscription):
+        for old, new in units.items():
+            db.session.execute(update(model).where(model.structure_id == structure_id, model.unit_id == str(old))
+                               .values(unit_id=str(new)).execution_options(synchronize_session=False))
+
+
 def spaces_by_membership(ids: list[int]) -> dict[int, str]:
     """{membership id: "Factures reçues (Consultation), ..."}: the subscriptions in force of these memberships."""
     out: dict[int, list[str]] = {}

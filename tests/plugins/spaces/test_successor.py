@@ -63,3 +63,34 @@ def test_the_users_export_names_each_membership_spaces(world, client_as):
     column = rows[0].index("Espaces")
     [lucas] = [r for r in rows[1:] if "lucas@commune.example" in r]
     assert lucas[column] == "Factures reçues (Tous les services, consultation)"  # not the Département's
+
+
+def test_spaces_for_one_service_follow_the_copy_of_that_service(world, client_as):
+    # SPEC SIR-2 with ESP-3: a space opened for one service names, on the successor, the copy of that service
+    # (core event structure.units_carried, units matched by their label).
+    if world.app.extensions["chorus.plugins"].get_plugin("plugins.services") is None:
+        pytest.skip("the services plugin is switched off for this run")
+    from datetime import date
+
+    from plugins.services import services as service_rules
+    from plugins.services.models import Service
+    from plugins.spaces.models import StructureSpace, SubscriptionRequest
+
+    achats = service_rules.create(world.manager, world.commune,
+                                  service_rules.ServiceData("ACHATS", "Achats", date(2026, 1, 1)))
+    services.add_structure_spaces(world.manager, world.commune, [str(achats.id)], {"FACTURES_RECUES": "consultation"})
+    [asked] = db.session.execute(select(SubscriptionRequest.id).where(
+        SubscriptionRequest.user_id == world.member.id)).scalars().all()
+    services.decide(world.manager, [asked], accept=True)
+    successor = duplication.duplicate(world.manager, world.commune, new_siret())
+    fresh()
+    copy = db.session.execute(select(Service.id).where(Service.structure_id == successor.id,
+                                                       Service.code == "ACHATS")).scalar_one()
+    assert copy != achats.id
+    assert db.session.execute(select(StructureSpace.unit_id).where(
+        StructureSpace.structure_id == successor.id)).scalars().all() == [str(copy)]
+    assert db.session.execute(select(Subscription.unit_id).where(
+        Subscription.structure_id == successor.id, Subscription.user_id == world.member.id,
+        Subscription.status == "validated")).scalars().all() == [str(copy)]
+    shown = client_as("sophie@commune.example").get(f"/structures/{successor.id}/services/{copy}")
+    assert "Factures reçues" in shown.get_data(as_text=True).split("Espaces ouverts pour ce service")[1]
