@@ -105,10 +105,7 @@ def default_spaces(structure, role):
 
 @hookspec
 def structure_units(structure):
-    """Return (id, French label) pairs: the sub-units (e.g. services) of `structure` a choice list may name.
-
-    Labels are unique within a structure and kept by the copies a change of identifier makes (SIR-2): the core
-    matches a successor's units to the source's by label (event `structure.units_carried`)."""
+    """Return (id, French label) pairs: `structure`'s sub-units (services); labels unique, kept by copies (SIR-2)."""
 
 
 @hookspec
