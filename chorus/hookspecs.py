@@ -104,6 +104,11 @@ def default_spaces(structure, role):
 
 
 @hookspec
+def unit_memberships(structure, unit_ids):
+    """Return {unit id: ids of `structure`'s memberships working in it} for the ids of `unit_ids` this plugin keeps."""
+
+
+@hookspec
 def structure_units(structure):
     """Return (id, French label) pairs: `structure`'s sub-units (services); labels unique, kept by copies (SIR-2)."""
 

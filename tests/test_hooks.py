@@ -78,6 +78,10 @@ class ThrowAway:
         return [("essai-1", "Unité d'essai")] if structure.designation.startswith("Avec unités") else None
 
     @hookimpl
+    def unit_memberships(self, structure, unit_ids):
+        return {"essai-1": {-1}} if "essai-1" in unit_ids else None
+
+    @hookimpl
     def default_spaces(self, structure, role):
         return ["ESSAI", "ESSAI_GESTION"] if role in ("primary", "secondary") else ["ESSAI"]
 
@@ -844,3 +848,18 @@ def test_hook_default_spaces(make_app, accounts):
         spaces = {name: payload["spaces"] for name, payload in plugin.changes if "spaces" in payload}
         assert spaces == {"membership.created_with_structure": ["ESSAI", "ESSAI_GESTION"],
                           "membership.validated": ["ESSAI"]}
+
+
+def test_hook_unit_memberships(make_app, accounts):
+    # Which memberships work in a sub-unit comes from the modules keeping the units, merged; unknown units: none.
+    from chorus.structures.units import memberships_of_units
+
+    class Other:
+        @hookimpl
+        def unit_memberships(self, structure, unit_ids):
+            return {"essai-1": {-2}}
+
+    with make_app(EXTRA_PLUGINS=[ThrowAway(), Other()]).app_context():
+        structure = make_structure(accounts.create(), "Avec unités")
+        assert memberships_of_units(structure, ["essai-1", "autre"]) == {"essai-1": {-1, -2}, "autre": set()}
+        assert memberships_of_units(structure, []) == {}

@@ -12,6 +12,16 @@ def units_of(structure) -> list[tuple[str, str]]:
     return list(seen.items())
 
 
+def memberships_of_units(structure, unit_ids: list[str]) -> dict[str, set[int]]:
+    """{unit id: ids of the structure's memberships working in that unit}, from the modules keeping the units."""
+    out: dict[str, set[int]] = {str(u): set() for u in unit_ids}
+    if unit_ids:
+        for answer in hook().unit_memberships(structure=structure, unit_ids=[str(u) for u in unit_ids]):
+            for unit_id, ids in (answer or {}).items():
+                out.setdefault(str(unit_id), set()).update(ids)
+    return out
+
+
 def carried_units(source, successor) -> dict[str, str]:
     """{source unit id: successor unit id} once the modules copied their units (SIR-2), matched by label."""
     copies = {label: unit_id for unit_id, label in units_of(successor)}

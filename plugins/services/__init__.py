@@ -131,6 +131,13 @@ def structure_units(structure):
 
 
 @hookimpl
+def unit_memberships(structure, unit_ids):
+    from . import memberships
+
+    return memberships.members_of_services(structure.id, unit_ids)
+
+
+@hookimpl
 def history_snapshot(action, membership):
     from . import memberships
 

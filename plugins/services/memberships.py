@@ -245,6 +245,25 @@ def memberships_with_service(value: str, wanted: tuple, structure_id: int | None
     return stmt
 
 
+def members_of_services(structure_id: int, unit_ids: list[str]) -> dict[str, set[int]]:
+    """{service id (text): the structure's memberships working in it}: validated for that service, or for the whole
+    structure (a membership with no service row at all)."""
+    ids = [int(u) for u in unit_ids if u.isdigit()]
+    if not ids:
+        return {}
+    out: dict[str, set[int]] = {str(i): set() for i in ids}
+    for service_id, membership_id in db.session.execute(
+            select(MembershipService.service_id, MembershipService.membership_id)
+            .join(Service, MembershipService.service_id == Service.id)
+            .where(Service.structure_id == structure_id, Service.id.in_(ids),
+                   MembershipService.status == str(ServiceStatus.VALIDATED))):
+        out[str(service_id)].add(membership_id)
+    whole = set(db.session.execute(select(Membership.id).where(
+        Membership.structure_id == structure_id,
+        ~select(MembershipService.id).where(MembershipService.membership_id == Membership.id).exists())).scalars())
+    return {unit: members | whole for unit, members in out.items()}
+
+
 def validated_codes_by_user(structure_id: int, user_ids: list[int]) -> dict[int, str]:
     rows = db.session.execute(select(Membership.user_id, Membership.id).where(
         Membership.structure_id == structure_id, Membership.user_id.in_(user_ids),

@@ -23,7 +23,7 @@ from chorus.memberships.queries import in_force, managed_structure_ids, role_of
 from chorus.permissions import Denied, can, is_active_person
 from chorus.request_cache import cached
 from chorus.structures.models import Structure
-from chorus.structures.units import units_of
+from chorus.structures.units import memberships_of_units, units_of
 
 from .catalogue import MODIFICATION, RIGHTS, SELF_SERVICE, SPACES, applicable, stronger
 from .models import ALL_UNITS, Origin, Status, StructureSpace, Subscription, SubscriptionRequest
@@ -344,8 +344,8 @@ def add_structure_spaces(actor: User, structure: Structure, units: list[str], ri
     """"Ajouter des espaces" (ESP-3): open spaces on the structure for all its services or chosen ones.
 
     The structure's managers are subscribed at once (the space shows in their top bar, ESP-4); each other
-    member gets a subscription request (ABO-1), which the managers then validate or refuse. Returns how many
-    requests were made.
+    member concerned (of the whole structure, or working in a chosen service: `unit_memberships`) gets a
+    subscription request (ABO-1), which the managers then validate or refuse. Returns how many requests were made.
     """
     if not can(actor, "structure.edit", structure):
         raise Denied(hidden=not can(actor, "structure.view", structure))
@@ -375,8 +375,10 @@ def add_structure_spaces(actor: User, structure: Structure, units: list[str], ri
         members = db.session.execute(select(Membership).where(Membership.structure_id == structure.id,
                                                               in_force())).scalars().all()
         held = _held(structure.id)
+        in_unit = memberships_of_units(structure, [u for u in units if u != ALL_UNITS])
         for m in members:
-            wanted = [(line, labels[line]) for line in lines if stronger(
+            wanted = [(line, labels[line]) for line in lines if (
+                line.unit_id == ALL_UNITS or m.role in MANAGER_ROLES or m.id in in_unit[line.unit_id]) and stronger(
                 held.get((m.user_id, line.space_code, line.unit_id)),
                 held.get((m.user_id, line.space_code, ALL_UNITS))) not in (MODIFICATION, line.right)]
             if not wanted:

@@ -432,3 +432,34 @@ def test_a_bulk_decision_reads_the_same_whatever_its_size(world, accounts):
         return statements.count("SELECT")
 
     assert selects_for(3, "petit") == selects_for(12, "grand")
+
+
+def test_spaces_for_one_service_are_asked_of_the_people_working_in_it(world, accounts, app):
+    # SPEC ESP-3 with ABO-1: the requests go to the members concerned: those of the chosen service, and those
+    # attached to the whole structure; not a member attached to another service only (hook unit_memberships).
+    if not _services_on(app):
+        pytest.skip("the services plugin is switched off for this run")
+    from datetime import date
+
+    from chorus import clock
+    from chorus.database import transaction
+    from plugins.services import services as service_rules
+    from plugins.services.models import MembershipService
+
+    achats = service_rules.create(world.manager, world.commune,
+                                  service_rules.ServiceData("ACHATS", "Achats", date(2026, 1, 1)))
+    voirie = service_rules.create(world.manager, world.commune,
+                                  service_rules.ServiceData("VOIRIE", "Voirie", date(2026, 1, 1)))
+    buyer = accounts.create("lea@commune.example", last_name="Roux")
+    roads = accounts.create("hugo@commune.example", last_name="Morel")
+    for person, service in ((buyer, achats), (roads, voirie)):
+        membership = attach(world.commune, person, "member")
+        with transaction():
+            db.session.add(MembershipService(membership_id=membership.id, service_id=service.id,
+                                             status="validated", updated_at=clock.now()))
+    made = services.add_structure_spaces(world.manager, world.commune, [str(achats.id)],
+                                         {"FACTURES_RECUES": "consultation"})
+    fresh()
+    asked = set(db.session.execute(select(SubscriptionRequest.user_id).where(
+        SubscriptionRequest.structure_id == world.commune.id)).scalars())
+    assert asked == {buyer.id, world.member.id} and made == 2
