@@ -814,3 +814,27 @@ def test_hook_default_spaces(make_app, accounts):
         [own] = db.session.execute(select(Membership).where(Membership.structure_id == world.structure.id,
                                                             Membership.role == "primary")).scalars().all()
         assert own.granted_spaces == ["ESSAI", "ESSAI_GESTION"]
+
+
+def test_permission_votes_are_asked_once_per_question_in_a_reading_request(make_app, accounts):
+    # A page asks the same question for its links, tabs and blocks: a GET asks the plugins once; a request
+    # that writes asks them each time (what it changed must be seen).
+    asked = []
+
+    class Counter:
+        @hookimpl
+        def permission_vote(self, actor, action, obj):
+            asked.append((action, obj))
+            return True if action == "essai.count" else None
+
+    application = make_app(EXTRA_PLUGINS=[Counter()])
+    with application.app_context():
+        user = accounts.create()
+        with application.test_request_context("/", method="GET"):
+            assert all(can(user, "essai.count", "x") for _ in range(3))
+            assert can(user, "essai.count", "y")
+            assert asked == [("essai.count", "x"), ("essai.count", "y")]
+        asked.clear()
+        with application.test_request_context("/", method="POST"):
+            assert all(can(user, "essai.count", "x") for _ in range(3))
+            assert len(asked) == 3
