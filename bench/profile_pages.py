@@ -24,7 +24,7 @@ from generate import MANAGER, PASSWORD  # noqa: E402
 from plugin import BenchPlugin  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 
-from chorus import create_app  # noqa: E402
+from chorus import create_app, migrations  # noqa: E402
 from chorus.extensions import db  # noqa: E402
 from helpers import CSRFClient  # noqa: E402
 
@@ -43,6 +43,8 @@ def main():
     app = create_app({"SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": args.db, "MAIL_DIR": tempfile.mkdtemp(),
                       "EXTRA_PLUGINS": [BenchPlugin()]})
     app.test_client_class = CSRFClient
+    with app.app_context():
+        migrations.upgrade()
     client = app.test_client()
     assert client.post("/connexion", data={"email": MANAGER, "password": PASSWORD}).status_code == 303
     if args.ratios:
