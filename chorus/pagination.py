@@ -2,7 +2,8 @@
 
 The count runs on the list's own statement stripped of ORDER BY, LIMIT and its columns
 (`SELECT count(*) FROM ... WHERE ...`), never over an ordered subquery; the page is read with
-LIMIT/OFFSET. Templates show it with the `pager` macro of templates/_pagination.html.
+LIMIT/OFFSET, and not at all when the count says the page is empty. Templates show it with the
+`pager` macro of templates/_pagination.html.
 """
 from __future__ import annotations
 
@@ -51,6 +52,9 @@ def paginate(stmt: Select, *, page: int, per_page: int, scalars: bool = True, to
     several columns (a SELECT of the columns shown). A known `total` skips the count."""
     if total is None:
         total = count(stmt)
-    result = db.session.execute(stmt.limit(per_page).offset((max(page, 1) - 1) * per_page))
+    offset = (max(page, 1) - 1) * per_page
+    if offset >= total:  # an empty list, or a page past its end: nothing to read
+        return Page(items=[], total=total, page=page, per_page=per_page)
+    result = db.session.execute(stmt.limit(per_page).offset(offset))
     items = result.scalars().all() if scalars else result.all()
     return Page(items=items, total=total, page=page, per_page=per_page)

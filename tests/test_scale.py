@@ -291,3 +291,15 @@ def test_administrators_search_every_structure_ignoring_accents(client, accounts
     services.update(owner, wanted, {"designation": "Collège Victor-Hugo"})  # the index follows a rename
     assert "Collège Victor-Hugo" in page(client.get("/administration/structures", query_string={"q": "college"}))
     assert "Saint-Œuvre" not in page(client.get("/administration/structures", query_string={"q": "oeuvre"}))
+
+
+def test_an_empty_page_costs_its_count_alone(app, own):
+    from chorus.pagination import paginate
+
+    listing = select(Structure).where(Structure.designation == "Atelier Test").order_by(Structure.id)
+    sent, found = statements_of(lambda: paginate(listing, page=1, per_page=10))
+    assert [s.designation for s in found.items] == ["Atelier Test"] and len(sent) == 2
+    sent, past = statements_of(lambda: paginate(listing, page=2, per_page=10))
+    assert past.items == [] and past.total == 1 and past.pages == 1 and len(sent) == 1
+    sent, empty = statements_of(lambda: paginate(listing.where(Structure.id < 0), page=1, per_page=10))
+    assert empty.items == [] and empty.total == 0 and len(sent) == 1
