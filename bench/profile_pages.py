@@ -48,16 +48,17 @@ def main():
     client = app.test_client()
     assert client.post("/connexion", data={"email": MANAGER, "password": PASSWORD}).status_code == 303
     if args.ratios:
-        samples = {path: [] for path in args.paths}
+        samples: dict = {path: ([], []) for path in args.paths}
         for _ in range(args.ratios):
             for path in args.paths:
-                cpu = time.process_time()
+                cpu, wall = time.process_time(), time.perf_counter()
                 assert client.get(path).status_code == 200, path
-                samples[path].append(time.process_time() - cpu)
-        base = statistics.median(samples[args.paths[0]])
+                samples[path][0].append(time.process_time() - cpu)
+                samples[path][1].append(time.perf_counter() - wall)
+        base_cpu, base_wall = (statistics.median(s) for s in samples[args.paths[0]])
         for path in args.paths:
-            p50 = statistics.median(samples[path])
-            print(f"{p50 * 1000:7.2f} ms CPU  {p50 / base:5.2f}x  {path}")
+            cpu, wall = (statistics.median(s) for s in samples[path])
+            print(f"{cpu * 1e3:7.2f} ms CPU {cpu / base_cpu:5.2f}x {wall * 1e3:7.2f} ms {wall / base_wall:5.2f}x", path)
         return
     for path in args.paths:
         for _ in range(5):
