@@ -7,9 +7,11 @@ LIMIT/OFFSET, and not at all when the count says the page is empty. Templates sh
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import Select, func
+from sqlalchemy.sql.selectable import ScalarSelect
 
 from .extensions import db
 
@@ -58,3 +60,18 @@ def paginate(stmt: Select, *, page: int, per_page: int, scalars: bool = True, to
     result = db.session.execute(stmt.limit(per_page).offset(offset))
     items = result.scalars().all() if scalars else result.all()
     return Page(items=items, total=total, page=page, per_page=per_page)
+
+
+def paginate_ids(ids: Select, rows: Callable[[ScalarSelect], Select], *, page: int, per_page: int,
+                 total: int | None = None) -> Page:
+    """paginate() in two steps, for a page that joins other tables to its rows: the page's ids from `ids` (one id
+    column and the list's ORDER BY, read from its indexes), then `rows(those ids as a subquery)`, which joins what
+    is shown for those rows alone (with the same ORDER BY). Joined first, a database may join every row of the
+    list (1,000 pending requests and their users) before it keeps the 50 of the page."""
+    if total is None:
+        total = count(ids)
+    offset = (max(page, 1) - 1) * per_page
+    if offset >= total:
+        return Page(items=[], total=total, page=page, per_page=per_page)
+    chosen = ids.limit(per_page).offset(offset).scalar_subquery()
+    return Page(items=db.session.execute(rows(chosen)).all(), total=total, page=page, per_page=per_page)

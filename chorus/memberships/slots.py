@@ -47,11 +47,12 @@ DASHBOARD_REQUESTS = 10
 
 def pending_on_dashboard(user) -> dict:
     """The oldest pending requests, each with Valider and Refuser, as in the guide's block (P6-12)."""
-    rows = db.session.execute(
-        decidable(user).join(Structure, Membership.structure_id == Structure.id)
-        .join(User, Membership.user_id == User.id).add_columns(Structure.designation, User.first_name,
-                                                                User.last_name, User.login_email)
-        .order_by(Membership.created_at, Membership.id).limit(DASHBOARD_REQUESTS)
+    order = (Membership.created_at, Membership.id)
+    oldest = decidable(user).with_only_columns(Membership.id).order_by(*order).limit(DASHBOARD_REQUESTS)
+    rows = db.session.execute(  # the 10 ids from the index first, then their structures and users alone
+        select(Membership, Structure.designation, User.first_name, User.last_name, User.login_email)
+        .join(Structure, Membership.structure_id == Structure.id).join(User, Membership.user_id == User.id)
+        .where(Membership.id.in_(oldest.scalar_subquery())).order_by(*order)
     ).all()
     return {"dashboard_requests": rows}
 
