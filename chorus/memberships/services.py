@@ -274,7 +274,7 @@ def search_users(actor: User, *, last_name: str = "", first_name: str = "", emai
             escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             partial.append(column.like(f"%{escaped}%", escape="\\"))
     order = (User.last_name_folded, User.first_name_folded, User.id)
-    # The page's ids first, from the indexes alone when only names are asked (ix_user_account_search), then
+    # The page's ids first, from the indexes alone on PostgreSQL (ix_user_account_search), then
     # their accounts: the thousands of people tested are never read row by row.
     ids = select(User.id).where(User.kind == AccountKind.PERSON,
                                 User.status.in_([AccountStatus.ACTIVE, AccountStatus.PENDING]), *partial, *clauses)
