@@ -38,13 +38,19 @@ def main():
     parser.add_argument("--sql", action="store_true", help="print each statement of one request")
     parser.add_argument("--ratios", type=int, metavar="ROUNDS",
                         help="median CPU time of each path over interleaved rounds, ratio to the first")
-    parser.add_argument("paths", nargs="+")
+    parser.add_argument("--no-upgrade", action="store_true", help="measure an older checkout: leave the schema be")
+    parser.add_argument("paths", nargs="+", help='URL paths; "bench": the bare route, the floor and run.py\'s pages')
     args = parser.parse_args()
     app = create_app({"SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": args.db, "MAIL_DIR": tempfile.mkdtemp(),
                       "EXTRA_PLUGINS": [BenchPlugin()]})
     app.test_client_class = CSRFClient
-    with app.app_context():
-        migrations.upgrade()
+    if not args.no_upgrade:
+        with app.app_context():
+            migrations.upgrade()
+    if args.paths == ["bench"]:
+        from run import pages
+
+        args.paths = ["/bench/bare", "/bench/floor"] + [url for _, url in pages(app)]
     client = app.test_client()
     assert client.post("/connexion", data={"email": MANAGER, "password": PASSWORD}).status_code == 303
     if args.ratios:
