@@ -27,6 +27,9 @@ class Defaults:
     SESSION_IDLE_TIMEOUT = timedelta(minutes=30)
     SESSION_ABSOLUTE_TIMEOUT = timedelta(hours=12)
     PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+    # The cookie is written again only when it changes (login, the idle clock moved on a minute), not signed
+    # and sent with every response.
+    SESSION_REFRESH_EACH_REQUEST = False
     REMEMBER_COOKIE_DURATION = timedelta(0)
 
     # 4 MB documents (SPEC DOC-2) plus form overhead; anything larger is refused with 413.

@@ -2,13 +2,16 @@
 
 The count runs on the list's own statement stripped of ORDER BY, LIMIT and its columns
 (`SELECT count(*) FROM ... WHERE ...`), never over an ordered subquery; the page is read with
-LIMIT/OFFSET. Templates show it with the `pager` macro of templates/_pagination.html.
+LIMIT/OFFSET, and not at all when the count says the page is empty. Templates show it with the
+`pager` macro of templates/_pagination.html.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import Select, func
+from sqlalchemy.sql.selectable import ScalarSelect
 
 from .extensions import db
 
@@ -51,6 +54,24 @@ def paginate(stmt: Select, *, page: int, per_page: int, scalars: bool = True, to
     several columns (a SELECT of the columns shown). A known `total` skips the count."""
     if total is None:
         total = count(stmt)
-    result = db.session.execute(stmt.limit(per_page).offset((max(page, 1) - 1) * per_page))
+    offset = (max(page, 1) - 1) * per_page
+    if offset >= total:  # an empty list, or a page past its end: nothing to read
+        return Page(items=[], total=total, page=page, per_page=per_page)
+    result = db.session.execute(stmt.limit(per_page).offset(offset))
     items = result.scalars().all() if scalars else result.all()
     return Page(items=items, total=total, page=page, per_page=per_page)
+
+
+def paginate_ids(ids: Select, rows: Callable[[ScalarSelect], Select], *, page: int, per_page: int,
+                 total: int | None = None) -> Page:
+    """paginate() in two steps, for a page that joins other tables to its rows: the page's ids from `ids` (one id
+    column and the list's ORDER BY, read from its indexes), then `rows(those ids as a subquery)`, which joins what
+    is shown for those rows alone (with the same ORDER BY). Joined first, a database may join every row of the
+    list (1,000 pending requests and their users) before it keeps the 50 of the page."""
+    if total is None:
+        total = count(ids)
+    offset = (max(page, 1) - 1) * per_page
+    if offset >= total:
+        return Page(items=[], total=total, page=page, per_page=per_page)
+    chosen = ids.limit(per_page).offset(offset).scalar_subquery()
+    return Page(items=db.session.execute(rows(chosen)).all(), total=total, page=page, per_page=per_page)

@@ -25,11 +25,55 @@ def is_active_person(actor) -> bool:
     return bool(getattr(actor, "is_active", False)) and actor.kind == "person"
 
 
+def real(actor):
+    """The user behind Flask-Login's `current_user` proxy: the votes read its attributes many times, and each
+    read through the proxy looks the user up again."""
+    get = getattr(actor, "_get_current_object", None)
+    return get() if get is not None else actor
+
+
 def can(actor, action: str, obj=None) -> bool:
+    """The plugins' votes; within a GET or HEAD request (which writes nothing), asked once per request for
+    the same actor, action and object (a page asks the same question for its links, tabs and blocks)."""
+    actor = real(actor)
+    key = _vote_key(actor, action, obj)
+    if key is None:
+        return _vote(actor, action, obj)
+    from .request_cache import cached
+
+    return cached(key, lambda: _vote(actor, action, obj))
+
+
+def _vote(actor, action: str, obj) -> bool:
     votes = hook().permission_vote(actor=actor, action=action, obj=obj)
     if any(v is False for v in votes):
         return False
     return any(v is True for v in votes)
+
+
+def _vote_key(actor, action: str, obj):
+    """A key naming the question, or None when its answer must not be kept: outside a reading request, or
+    about an object that is neither a stored row nor a plain value."""
+    from flask import has_request_context, request
+
+    if not has_request_context() or request.method not in ("GET", "HEAD"):
+        return None
+    if obj is None or isinstance(obj, str | int):
+        target = obj
+    elif getattr(obj, "__mapper__", None) is not None:
+        from sqlalchemy import inspect
+
+        identity = inspect(obj).identity
+        if identity is None:  # not stored yet
+            return None
+        target = (type(obj), identity)
+    else:
+        try:
+            hash(obj)
+        except TypeError:
+            return None
+        target = obj
+    return ("can", type(actor), getattr(actor, "id", None), action, target)
 
 
 class Denied(Exception):

@@ -262,6 +262,17 @@ def test_deactivation_ends_sessions(client, accounts):
     assert client.get("/mon-compte").status_code == 303
 
 
+def test_the_session_cookie_is_written_again_only_when_the_idle_clock_moves(client, accounts, travel):
+    # Performance: a page does not sign and send the cookie again; the idle clock moves at most once a minute.
+    accounts.create()
+    accounts.login(client)
+    client.get("/mon-compte")
+    assert "Set-Cookie" not in client.get("/mon-compte").headers
+    travel(minutes=2)
+    assert "chorus_session=" in client.get("/mon-compte").headers.get("Set-Cookie", "")
+    assert "Set-Cookie" not in client.get("/mon-compte").headers
+
+
 def test_idle_and_absolute_timeouts(client, accounts, travel):
     accounts.create()
     accounts.login(client)

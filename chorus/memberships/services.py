@@ -264,10 +264,13 @@ def search_users(actor: User, *, last_name: str = "", first_name: str = "", emai
         if value:
             escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             partial.append(column.like(f"%{escaped}%", escape="\\"))
-    stmt = select(User).where(User.kind == AccountKind.PERSON,
-                              User.status.in_([AccountStatus.ACTIVE, AccountStatus.PENDING]), *partial, *clauses)
+    order = (User.last_name_folded, User.first_name_folded, User.id)
+    # The page's ids first, from the indexes alone on PostgreSQL (ix_user_account_search), then
+    # their accounts: the thousands of people tested are never read row by row.
+    ids = select(User.id).where(User.kind == AccountKind.PERSON,
+                                User.status.in_([AccountStatus.ACTIVE, AccountStatus.PENDING]), *partial, *clauses)
     return db.session.execute(
-        stmt.order_by(User.last_name_folded, User.first_name_folded, User.id).limit(limit)
+        select(User).where(User.id.in_(ids.order_by(*order).limit(limit).scalar_subquery())).order_by(*order)
     ).scalars().all()
 
 

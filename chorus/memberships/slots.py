@@ -1,9 +1,11 @@
 """Data of the blocks this module adds to other pages (Mon compte, dashboard, structure record)."""
 from __future__ import annotations
 
+from functools import cache
+
 from flask import request
 from flask_login import current_user
-from sqlalchemy import case, func, select
+from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.orm import contains_eager
 
 from .. import clock, lists
@@ -50,13 +52,40 @@ DASHBOARD_REQUESTS = 10
 
 def pending_on_dashboard(user) -> dict:
     """The oldest pending requests, each with Valider and Refuser, as in the guide's block (P6-12)."""
-    rows = db.session.execute(
-        decidable(user).join(Structure, Membership.structure_id == Structure.id)
-        .join(User, Membership.user_id == User.id).add_columns(Structure.designation, User.first_name,
-                                                                User.last_name, User.login_email)
-        .order_by(Membership.created_at, Membership.id).limit(DASHBOARD_REQUESTS)
+    order = (Membership.created_at, Membership.id)
+    oldest = decidable(user).with_only_columns(Membership.id).order_by(*order).limit(DASHBOARD_REQUESTS)
+    rows = db.session.execute(  # the 10 ids from the index first, then their structures and users alone
+        select(Membership, Structure.designation, User.first_name, User.last_name, User.login_email)
+        .join(Structure, Membership.structure_id == Structure.id).join(User, Membership.user_id == User.id)
+        .where(Membership.id.in_(oldest.scalar_subquery())).order_by(*order)
     ).all()
     return {"dashboard_requests": rows}
+
+
+def _structure_users(clauses: tuple = ()):
+    """The count, the managers and one page of members of a structure (bind parameters `structure_id`, `wanted`,
+    `skip`), narrowed by plugins' `clauses`."""
+    validated = (Membership.structure_id == bindparam("structure_id"), Membership.status == MembershipStatus.VALIDATED,
+                 *clauses)
+    shown = (Membership.id, Membership.role, Membership.start_date, User.first_name, User.last_name,
+             User.login_email)
+    counting = select(func.count()).select_from(Membership).where(*validated)
+    managers = (select(*shown).join(User, Membership.user_id == User.id)
+                .where(*validated, Membership.role.in_([Role.PRIMARY.value, Role.SECONDARY.value]))
+                .order_by(case({Role.PRIMARY.value: 0}, value=Membership.role, else_=1), User.last_name_folded,
+                          User.first_name_folded, Membership.id))
+    newest_first = (Membership.created_at.desc(), Membership.id.desc())
+    # The page's ids from the index alone, then their 50 users: a deep page never joins thousands.
+    page_ids = select(Membership.id).where(*validated, Membership.role == Role.MEMBER.value).order_by(
+        *newest_first).limit(bindparam("wanted")).offset(bindparam("skip"))
+    members = (select(*shown).join(User, Membership.user_id == User.id)
+               .where(Membership.id.in_(page_ids.scalar_subquery())).order_by(*newest_first))
+    return counting, managers, members
+
+
+@cache
+def _plain_structure_users():
+    return _structure_users()
 
 
 def structure_users(structure) -> dict | None:
@@ -71,30 +100,19 @@ def structure_users(structure) -> dict | None:
     columns = lists.columns("structure_users", structure=structure)
     filters = lists.filters("structure_users", structure=structure)
     clauses, active = lists.criteria(filters, request.args)
-    validated = (Membership.structure_id == structure.id, Membership.status == MembershipStatus.VALIDATED, *clauses)
-    shown = (Membership.id, Membership.role, Membership.start_date, User.first_name, User.last_name,
-             User.login_email)
-    total = count(select(Membership.id).where(*validated))
+    # Built once, unless a plugin's criterion narrows them.
+    counting, managers_page, members_page = _structure_users(tuple(clauses)) if clauses else _plain_structure_users()
+    params = {"structure_id": structure.id}
+    total = db.session.execute(counting, params).scalar_one()
     pages = max((total + MEMBERS_PAGE_SIZE - 1) // MEMBERS_PAGE_SIZE, 1)
     page = min(page_arg("membres"), pages)
-    managers = db.session.execute(
-        select(*shown).join(User, Membership.user_id == User.id)
-        .where(*validated, Membership.role.in_([Role.PRIMARY.value, Role.SECONDARY.value]))
-        .order_by(case({Role.PRIMARY.value: 0}, value=Membership.role, else_=1), User.last_name_folded,
-                  User.first_name_folded, Membership.id)
-    ).all()
+    managers = db.session.execute(managers_page, params).all()
     offset = (page - 1) * MEMBERS_PAGE_SIZE
     rows = managers[offset:offset + MEMBERS_PAGE_SIZE]
     wanted = MEMBERS_PAGE_SIZE - len(rows)
     if wanted:
-        newest_first = (Membership.created_at.desc(), Membership.id.desc())
-        # The page's ids from the index alone, then their 50 users: a deep page never joins thousands.
-        page_ids = select(Membership.id).where(*validated, Membership.role == Role.MEMBER.value).order_by(
-            *newest_first).limit(wanted).offset(max(offset - len(managers), 0))
-        rows += db.session.execute(
-            select(*shown).join(User, Membership.user_id == User.id)
-            .where(Membership.id.in_(page_ids.scalar_subquery())).order_by(*newest_first)
-        ).all()
+        rows += db.session.execute(members_page, {**params, "wanted": wanted,
+                                                  "skip": max(offset - len(managers), 0)}).all()
     members = Page(items=rows, total=total, page=page, per_page=MEMBERS_PAGE_SIZE)
     return {"structure": structure, "members": members, "primary": Role.PRIMARY,
             "role_labels": {r.value: r.label for r in Role},

@@ -22,11 +22,16 @@ def _sort_key(name: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFD", name.casefold()) if not unicodedata.combining(c))
 
 
+@cache
+def _names() -> dict[str, str]:
+    return dict(choices())
+
+
 def is_country(code: str) -> bool:
-    return any(code == c for c, _ in choices())
+    return code in _names()
 
 
 def name(code: str) -> str:
-    return dict(choices()).get(code, code)
+    return _names().get(code, code)
 
 

@@ -13,13 +13,14 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, delete, func, insert, literal, select
+from sqlalchemy import Integer, delete, insert, literal, select
 
 from chorus import clock
 from chorus.database import insert_returning_ids, transaction
 from chorus.events import Refused, emit
 from chorus.extensions import db
 from chorus.history import services as history
+from chorus.pagination import paginate
 from chorus.permissions import Denied, can, require_on
 from chorus.plugins import hook
 
@@ -62,11 +63,9 @@ def _require_view(actor, structure) -> None:
 def page(actor, structure, number: int = 1, per_page: int = PAGE_SIZE) -> tuple[list[Document], int]:
     """One page of the structure's documents, newest first, and how many there are."""
     _require_view(actor, structure)
-    where = Document.structure_id == structure.id
-    total = db.session.execute(select(func.count()).select_from(Document).where(where)).scalar_one()
-    rows = db.session.execute(select(Document).where(where).order_by(Document.created_at.desc(), Document.id.desc())
-                              .limit(per_page).offset((number - 1) * per_page)).scalars().all()
-    return rows, total
+    found = paginate(select(Document).where(Document.structure_id == structure.id)
+                     .order_by(Document.created_at.desc(), Document.id.desc()), page=number, per_page=per_page)
+    return found.items, found.total  # no second statement for a structure without documents
 
 
 def _clean_designation(value: str) -> str:

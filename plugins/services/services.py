@@ -12,6 +12,7 @@ from chorus.database import insert_returning_ids, transaction
 from chorus.events import Refused
 from chorus.extensions import db
 from chorus.history import services as history
+from chorus.pagination import paginate
 from chorus.permissions import require_on
 from chorus.structures.blocks import StructureWarning
 from chorus.validation import text_problem
@@ -57,10 +58,8 @@ def of_structure(structure_id: int):
 
 
 def page_of_services(structure_id: int, page: int, per_page: int) -> tuple[list[Service], int]:
-    base = select(Service.id).where(Service.structure_id == structure_id)
-    total = db.session.execute(select(func.count()).select_from(base.subquery())).scalar_one()
-    rows = db.session.execute(of_structure(structure_id).limit(per_page).offset((page - 1) * per_page)).scalars().all()
-    return rows, total
+    found = paginate(of_structure(structure_id), page=page, per_page=per_page)  # count(*) on the table, no subquery
+    return found.items, found.total
 
 
 def get(structure_id: int, service_id: int) -> Service | None:
