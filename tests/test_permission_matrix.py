@@ -269,6 +269,14 @@ MATRIX: list[Row] = [
         roles(LOGIN, 403, 200, 200, 403)),
     Row("GET", "/gestionnaire/utilisateurs/{member_user}", "dashboard.user", "A", roles(LOGIN, 403, 200, 200, 403)),
     Row("GET", "/gestionnaire/utilisateurs/{admin_user}", "dashboard.user", "-", roles(LOGIN, 403, 404, 404, 403)),
+    # "Modifier les données de l'utilisateur": a person of the actor's structures, not a mere requester.
+    Row("POST", "/gestionnaire/utilisateurs/{member_user}", "dashboard.user", "A", roles(LOGIN, 403, 303, 303, 403),
+        lambda w: {"last_name": "Membre", "first_name": "Modifié", "contact_email": "membre.modifie@alpha.example"},
+        changes=True),
+    Row("POST", "/gestionnaire/utilisateurs/{requester_user}", "dashboard.user", "A", roles(LOGIN, 403, 403, 403, 403),
+        lambda w: {"last_name": "Foxtrot", "first_name": "Modifié", "contact_email": "foxtrot@alpha.example"}),
+    Row("POST", "/gestionnaire/utilisateurs/{admin_user}", "dashboard.user", "-", roles(LOGIN, 403, 404, 404, 403),
+        lambda w: {"last_name": "Admin", "first_name": "Modifié", "contact_email": "admin@alpha.example"}),
     Row("GET", "/gestionnaire/utilisateurs/activation", "dashboard.resend_activation", "-", everyone(405)),
     Row("POST", "/gestionnaire/utilisateurs/activation", "dashboard.resend_activation", "B",
         roles(LOGIN, 403, 404, 404, 403), lambda w: {"un": str(w.primary_B_membership)}),
@@ -413,6 +421,8 @@ def world(app, accounts):
                         "pending")
     pending_a2 = attach(a, accounts.create("delta@delta.example", last_name="Delta", password=None, status="pending"),
                         "member", "pending")  # an account "En cours d'activation": its link may be sent again
+    requester = accounts.create("foxtrot@foxtrot.example", last_name="Foxtrot", password=None)
+    attach(a, requester, "member", "pending")  # left undecided: a requester is not yet A's person (USR-3)
     from chorus.memberships.models import Membership
 
     member_a = db.session.execute(db.select(Membership.id).where(
@@ -464,6 +474,7 @@ def world(app, accounts):
                 "message": message.id, "token": "jeton-inconnu", "pending_A": pending_a.id,
                 "pending_A2": pending_a2.id, "pending_A3": pending_a3.id, "pending_C": pending_c.id,
                 "identifier_B": b.identifier, "member_user": users[MEMBER].id, "admin_user": users[ADMIN].id,
+                "requester_user": requester.id,
                 **services},
         pending_A=pending_a.id, member_A=member_a, identifier_B=b.identifier,
         primary_B_membership=primary_b_membership, charlie=primary_c.id,
@@ -523,7 +534,7 @@ def test_every_route_is_in_the_matrix(app):
     values = {"A": 1, "B": 2, "entry_A": 3, "entry_B": 4, "message": 5, "token": "t", "pending_A": 6,
               "pending_A2": 8, "pending_A3": 9, "pending_C": 7, "identifier_B": "x", "service_A": 10,
               "service_A2": 11, "service_B": 12, "default_A": 13, "member_user": 14,
-              "admin_user": 15}
+              "admin_user": 15, "requester_user": 16}
     for module in plugin_matrices(app):
         values.update(module.VALUES)
     for row in matrix:

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from chorus.extensions import db
+from chorus.forms import required_message
 from chorus.history.models import HistoryEntry
 from chorus.mail.models import OutboxMessage
 from chorus.memberships.models import Membership
@@ -183,6 +184,95 @@ def test_a_person_page_lists_their_structures_among_the_managers_only(app, world
     assert client.get(f"{URL}/{world.zoe.id}").status_code == 404
     assert client.get(f"{URL}/{world.bruno.id}").status_code == 404
     assert client.get(f"{URL}/999999").status_code == 404
+
+
+def entries(action, structure=None):
+    fresh()
+    stmt = select(HistoryEntry).where(HistoryEntry.action == action)
+    if structure is not None:
+        stmt = stmt.where(HistoryEntry.structure_id == structure.id)
+    return db.session.execute(stmt.order_by(HistoryEntry.id)).scalars().all()
+
+
+EDIT = "account.updated_by_manager"
+
+
+def test_a_manager_modifies_a_persons_data(app, world, outbox):
+    """SPEC USR-3 "modifier les données de l'utilisateur en accédant à son compte": names, contact address and
+    phone; never the login address (a posted one is ignored); the person is told by e-mail, the previous
+    contact address too; an entry in the history of each of the manager's structures the person is in (HIS-1)."""
+    client = client_as(app, "sophie@commune.example")
+    form = page(client.get(f"{URL}/{world.lucas.id}", query_string={"retour": "nom=garnier"}))
+    assert 'name="last_name"' in form and 'value="Garnier"' in form and "lucas@commune.example" in form
+    response = client.post(f"{URL}/{world.lucas.id}", data={
+        "last_name": "Garnier-Roux", "first_name": "Lucas", "contact_email": "L.Roux@Ailleurs.example",
+        "phone": "01 23 45 67 89", "login_email": "pirate@ailleurs.example", "status": "active",
+        "retour": "nom=garnier"})
+    assert response.status_code == 303 and "retour=nom%3Dgarnier" in response.headers["Location"]
+    shown = page(client.get(response.headers["Location"]))
+    assert "Les données de Lucas Garnier-Roux sont enregistrées." in shown
+    assert 'href="/gestionnaire/utilisateurs?nom=garnier"' in shown  # back to the same search
+    fresh()
+    lucas = db.session.get(type(world.lucas), world.lucas.id)
+    assert (lucas.last_name, lucas.contact_email, lucas.phone) == ("Garnier-Roux", "l.roux@ailleurs.example",
+                                                                   "01 23 45 67 89")
+    assert (lucas.login_email, lucas.status) == ("lucas@commune.example", "pending")  # mass assignment ignored
+    told = outbox.last(to="l.roux@ailleurs.example")
+    assert told.template == "account_updated_by_manager"
+    assert "Sophie Lemoine" in told.body and "nom, adresse de contact, téléphone" in told.body
+    warned = outbox.last(to="lucas.contact@commune.example")
+    assert warned.template == "contact_changed" and "Sophie Lemoine" in warned.body
+    # Lucas is in A and C (both Sophie's): one entry in each, none in B.
+    assert [e.structure_id for e in entries(EDIT)] == sorted([world.a.id, world.c.id])
+    entry = entries(EDIT, world.a)[0]
+    assert (entry.actor_id, entry.subject_user_id) == (world.sophie.id, world.lucas.id)
+    assert "nom, adresse de contact, téléphone" in entry.summary
+    history = page(client.get(f"/structures/{world.a.id}/historique"))
+    assert "Données d'un utilisateur modifiées" in history
+
+
+def test_saving_the_same_data_changes_nothing(app, world, outbox):
+    client = client_as(app, "karim@commune.example")  # A's secondary manager may do it too
+    before = len(outbox.all())
+    response = client.post(f"{URL}/{world.eloise.id}", data={
+        "last_name": "Lefèvre", "first_name": "Éloïse", "contact_email": "eloise.contact@commune.example"})
+    assert response.status_code == 303
+    assert "Aucune modification à enregistrer." in page(client.get(response.headers["Location"]))
+    assert len(outbox.all()) == before and entries(EDIT) == []
+
+
+def test_bad_data_is_refused_in_french_and_nothing_is_saved(app, world, outbox):
+    client = client_as(app, "sophie@commune.example")
+    for headers in ({}, {"HX-Request": "true"}):
+        response = client.post(f"{URL}/{world.eloise.id}", headers=headers, data={
+            "last_name": "", "first_name": "Éloïse", "contact_email": "pas-une-adresse", "phone": "01 23"})
+        html = page(response)
+        assert response.status_code == 422 and ("<html" in html) == (not headers)
+        assert "Saisissez une adresse électronique valide" in html and required_message("Nom") in html
+    fresh()
+    eloise = db.session.get(type(world.eloise), world.eloise.id)
+    assert (eloise.last_name, eloise.contact_email) == ("Lefèvre", "eloise.contact@commune.example")
+    assert outbox.all(to="pas-une-adresse") == [] and entries(EDIT) == []
+
+
+def test_only_the_managers_people_can_be_modified(app, world):
+    """MGR-2: a pending request does not make someone the manager's person (read-only, POST 403); people of a
+    structure where the actor is a plain member are not found (404); a plain member may not search (403)."""
+    sophie = client_as(app, "sophie@commune.example")
+    data = {"last_name": "Piraté", "first_name": "X", "contact_email": "pirate@ailleurs.example"}
+    nadia = page(sophie.get(f"{URL}/{world.nadia.id}"))
+    assert 'name="last_name"' not in nadia and "quand sa demande de rattachement sera validée" in nadia
+    assert sophie.post(f"{URL}/{world.nadia.id}", data=data).status_code == 403
+    assert sophie.post(f"{URL}/{world.zoe.id}", data=data).status_code == 404  # B: Sophie is a member there
+    assert sophie.post(f"{URL}/{world.admin.id}", data=data).status_code == 404
+    eloise = client_as(app, "eloise@commune.example")
+    assert eloise.post(f"{URL}/{world.lucas.id}", data=data).status_code == 403
+    bruno = client_as(app, "bruno@boulangerie.example")  # B's manager: Sophie is his member, Lucas is not
+    assert bruno.post(f"{URL}/{world.lucas.id}", data=data).status_code == 404
+    fresh()
+    names = db.session.execute(select(type(world.nadia).last_name).where(
+        type(world.nadia).id.in_([world.nadia.id, world.zoe.id, world.lucas.id, world.admin.id]))).scalars().all()
+    assert "Piraté" not in names and entries(EDIT) == []
 
 
 def test_a_pending_request_row_opens_the_request(app, world):

@@ -386,14 +386,20 @@ def change_password(actor: User, current_password: str, new_password: str) -> No
 
 
 def update_profile(actor: User, target: User, *, last_name: str, first_name: str, contact_email: str,
-                   phone: str) -> None:
-    """"Mon compte": a person edits their own information (the login e-mail is not changed here)."""
+                   phone: str) -> dict:
+    """"Mon compte": a person edits their own information; or a manager edits a person of their structures
+    (SPEC USR-3, the vote `account.edit`). The login e-mail is never changed here. Returns the changes
+    ({field: (before, after)}).
+
+    A manager's change is mailed to the person (the new contact address); a changed contact address is
+    announced to the previous one, which is how a stolen session or a mistaken manager shows."""
     from ..permissions import can
 
     if not can(actor, "account.edit", target):
         raise AccountError("Vous ne pouvez pas modifier ce compte.")
     _check_person(last_name=last_name, first_name=first_name, emails={"contact_email": contact_email.strip()},
                   phone=phone)
+    by_manager = actor.id != target.id
     with transaction():
         changes = {}
         for name, value in (("last_name", last_name.strip()), ("first_name", first_name.strip()),
@@ -401,10 +407,20 @@ def update_profile(actor: User, target: User, *, last_name: str, first_name: str
             if getattr(target, name) != value:
                 changes[name] = (getattr(target, name), value)
                 setattr(target, name, value)
-        if "contact_email" in changes:  # the previous address hears of it: a stolen session shows
-            queue(changes["contact_email"][0], "contact_changed", user=target, new=changes["contact_email"][1])
+        if "contact_email" in changes:
+            queue(changes["contact_email"][0], "contact_changed", user=target, new=changes["contact_email"][1],
+                  by=actor if by_manager else None)
+        if changes and by_manager:
+            queue(target.contact_email, "account_updated_by_manager", user=target, by=actor,
+                  fields=[PROFILE_LABELS[name] for name in changes])
         if changes:
             events.emit("account.updated", actor=actor, user_id=target.id, changes=changes)
+    return changes
+
+
+# The fields of update_profile(), as the person reads them in an e-mail or a history entry.
+PROFILE_LABELS = {"last_name": "nom", "first_name": "prénom", "contact_email": "adresse de contact",
+                  "phone": "téléphone"}
 
 
 def create_admin(*, email: str, last_name: str, first_name: str, password: str) -> User:

@@ -5,17 +5,20 @@ without JavaScript; htmx refreshes the results as the criteria change.
 """
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 from flask import abort, flash, request, url_for
 from flask_login import current_user
 
 from .. import lists
+from ..accounts.forms import ProfileForm
+from ..accounts.services import AccountError
 from ..events import Refused
+from ..forms import put_errors
 from ..memberships import people
 from ..memberships.models import MembershipStatus, Role
 from ..pagination import paginate
-from ..web import page_arg, parse_id, redirect_to, render
+from ..web import form_error, page_arg, parse_id, redirect_to, render
 from .views import bp
 
 PAGE_SIZE = 50
@@ -49,14 +52,36 @@ def users():
     return render("dashboard/users.html", **context)
 
 
-@bp.get("/utilisateurs/<id:user_id>")
+@bp.route("/utilisateurs/<id:user_id>", methods=["GET", "POST"])
 def user(user_id):
-    """One person: their data and all their memberships on the actor's structures (USR-3)."""
+    """One person: their data, which the manager may modify, and all their memberships on the actor's
+    structures (USR-3)."""
     found = people.person(current_user, user_id)
     if found is None:
         abort(404)
     person, memberships = found
-    return render("dashboard/user.html", person=person, memberships=memberships, back=_back())
+    editable = people.can_edit(current_user, person)
+    form = ProfileForm(obj=person) if editable else None
+    if request.method == "POST":
+        if not editable:
+            abort(403)
+        if form.validate_on_submit():
+            try:
+                changes = people.update_person(current_user, person, last_name=form.last_name.data,
+                                               first_name=form.first_name.data,
+                                               contact_email=form.contact_email.data, phone=form.phone.data or "")
+            except AccountError as e:
+                put_errors(form, {e.field or "": e.message})
+            else:
+                flash(f"Les données de {person.full_name} sont enregistrées." if changes
+                      else "Aucune modification à enregistrer.", "success" if changes else "info")
+                back = _back()
+                return redirect_to(url_for("dashboard.user", user_id=person.id) + (f"?retour={quote(back)}"
+                                                                                   if back else ""))
+    context = {"person": person, "memberships": memberships, "back": _back(), "form": form}
+    if request.method == "POST":
+        return form_error("dashboard/user.html", **context)
+    return render("dashboard/user.html", **context)
 
 
 def _ids() -> list[int]:

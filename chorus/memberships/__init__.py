@@ -16,12 +16,17 @@ def register_blueprints():
 
 @hookimpl
 def permission_vote(actor, action, obj):
+    from ..accounts.models import AccountKind, User
     from ..structures.models import Structure
     from .models import MANAGER_ROLES
-    from .queries import is_manager_anywhere, role_of
+    from .queries import is_manager_anywhere, manages_person, role_of
 
     if not is_active_person(actor):
         return None
+    if action == "account.edit" and isinstance(obj, User):
+        # SPEC USR-3: a manager modifies the data of the people of their structures (never an administrator's).
+        return True if obj.kind == AccountKind.PERSON and not obj.is_admin and manages_person(actor, obj.id) \
+            else None
     if action == "membership.request" and isinstance(obj, Structure):
         return True if obj.is_active else None  # SPEC RAT-1: anyone may ask
     if action in ("membership.attach", "membership.remove") and isinstance(obj, Structure):
@@ -33,10 +38,17 @@ def permission_vote(actor, action, obj):
 
 @hookimpl
 def permission_filter(actor, action, model):
+    from sqlalchemy import and_, select
+
+    from ..accounts.models import AccountKind, User
     from ..permissions import QueryRule
-    from .models import Membership
+    from .models import Membership, MembershipStatus
     from .queries import managed_structure_ids
 
+    if model is User and action == "account.edit" and is_active_person(actor):  # the vote above, as a filter
+        people = select(Membership.user_id).where(Membership.status == MembershipStatus.VALIDATED,
+                                                  Membership.structure_id.in_(managed_structure_ids(actor)))
+        return QueryRule(allow=and_(User.kind == AccountKind.PERSON, User.is_admin.is_(False), User.id.in_(people)))
     if model is Membership and action == "membership.decide" and is_active_person(actor):
         # SPEC MGR-2 and RAT-8: the manager's structures, never their own request.
         return QueryRule(allow=Membership.structure_id.in_(managed_structure_ids(actor)),
@@ -72,6 +84,7 @@ def register_history_actions():
         "membership.removed": "Rattachement supprimé",
         "membership.invited": "Invitation envoyée",
         "membership.invitation_accepted": "Invitation acceptée",
+        "account.updated_by_manager": "Données d'un utilisateur modifiées",
     }
 
 

@@ -18,6 +18,7 @@ from ..accounts.models import AccountKind, AccountStatus, User
 from ..database import is_sqlite, transaction
 from ..extensions import db
 from ..folding import fold
+from ..history import services as history
 from ..pagination import count
 from ..permissions import Denied, can
 from ..structures.models import Structure
@@ -199,6 +200,38 @@ def person(actor, user_id: int) -> tuple[User, list] | None:
         .order_by(Structure.designation_folded, Membership.id)
     ).all()
     return (user, memberships) if memberships else None
+
+
+def can_edit(actor, user: User) -> bool:
+    """The manager may modify this person's data: they have a validated membership on one of the actor's
+    structures (a request alone does not make them the manager's person)."""
+    return can(actor, "account.edit", user)
+
+
+def update_person(actor, user: User, *, last_name: str, first_name: str, contact_email: str, phone: str) -> dict:
+    """"Modifier les données de l'utilisateur" (USR-3): the manager changes a person's names, contact address
+    and phone (never the login address). One transaction: the account, an e-mail to the person, and an entry
+    in the history of each of the actor's structures the person belongs to (HIS-1). Returns the changes."""
+    if not can_edit(actor, user):
+        raise Denied()
+    with transaction():
+        changes = accounts.update_profile(actor, user, last_name=last_name, first_name=first_name,
+                                          contact_email=contact_email, phone=phone)
+        if changes:
+            fields = ", ".join(accounts.PROFILE_LABELS[name] for name in changes)
+            structure_ids = db.session.execute(
+                select(Membership.structure_id).where(Membership.user_id == user.id,
+                                                      Membership.status == MembershipStatus.VALIDATED,
+                                                      Membership.structure_id.in_(managed_structure_ids(actor)))
+                .order_by(Membership.structure_id)).scalars().all()
+            for structure_id in dict.fromkeys(structure_ids):
+                history.record(structure_id, actor, HISTORY_ACTION, subject_user=user,
+                               summary=f"Données de {user.full_name} modifiées : {fields}",
+                               detail={"fields": list(changes)})
+    return changes
+
+
+HISTORY_ACTION = "account.updated_by_manager"
 
 
 # ------------------------------------------------------------------ actions on the selected rows (USR-3)

@@ -52,6 +52,14 @@ def managed_structure_ids(user) -> Select:
     return structure_ids(user, MANAGER_ROLES)
 
 
+def manages_person(actor, user_id: int) -> bool:
+    """`user_id` has a validated membership on a structure `actor` manages: the people whose data the manager
+    may modify (SPEC USR-3). A request alone (pending) does not make someone the manager's person."""
+    return db.session.execute(select(Membership.id).where(
+        Membership.user_id == user_id, Membership.status == MembershipStatus.VALIDATED,
+        Membership.structure_id.in_(managed_structure_ids(actor))).limit(1)).first() is not None
+
+
 def role_of(user, structure_id: int) -> Role | None:
     """The validated role of `user` on the structure, or None."""
     if not getattr(user, "is_authenticated", False) or not getattr(user, "id", None):

@@ -111,3 +111,27 @@ def test_the_search_without_javascript(page_nojs, world):
     page.get_by_role("link", name="Consulter", exact=False).first.click()
     expect(page.get_by_role("heading", name="Lucas Garnier")).to_be_visible()
     expect(page.locator("main")).to_contain_text("Commune de Saint-Exemple")
+
+
+@pytest.mark.parametrize("javascript", [True, False])
+def test_a_manager_modifies_a_persons_data(request, world, mailbox, javascript):
+    """USR-3: from the results, open the person's account, fix their data (an error first), back to the search."""
+    page = request.getfixturevalue("page" if javascript else "page_nojs")
+    log_in(page)
+    page.goto("/gestionnaire/utilisateurs?nom=lef")
+    page.get_by_role("link", name=re.compile("^Consulter")).first.click()
+    expect(page.get_by_role("heading", name="Éloïse Lefèvre")).to_be_visible()
+    form = page.get_by_role("form", name="Données de l'utilisateur")
+    field(form, "Adresse de contact").fill("pas une adresse")
+    form.get_by_role("button", name="Enregistrer").click()
+    expect(page.locator("#contact_email-error")).to_contain_text("Saisissez une adresse électronique valide")
+    field(form, "Adresse de contact").fill("eloise.lefevre@ailleurs.example")
+    field(form, "Téléphone").fill("05 56 00 00 00")
+    form.get_by_role("button", name="Enregistrer").click()
+    expect(page.locator("#flashes")).to_contain_text("Les données de Éloïse Lefèvre sont enregistrées.")
+    assert_single_page(page)
+    told = mailbox.all("eloise.lefevre@ailleurs.example")
+    assert [subject for _, subject, _ in told] == ["Chorus : vos informations ont été modifiées par un gestionnaire"]
+    page.get_by_role("link", name="Retour à la recherche").click()
+    expect(page).to_have_url(re.compile(r"nom=lef"))
+    expect(results(page).first).to_contain_text("Éloïse")
