@@ -81,3 +81,10 @@ def template_slot(name, context):
     from .views import record_section
 
     return record_section(context["structure"])
+
+
+@hookimpl
+def populate_demo(demo):
+    from .demo import populate
+
+    populate(demo)

@@ -243,3 +243,21 @@ def test_its_membership_is_not_removed_and_its_history_entries_open(app, world):
         HistoryEntry.action == "technical_user.created")).scalar_one()
     detail = page(client.get(f"/structures/{world.commune.id}/historique/{entry}"))
     assert "Création de l'utilisateur technique" in detail and TECH in detail
+
+
+def test_the_demo_shows_a_technical_user_once(app):
+    """The README's demo: Conseil Informatique SAS has its technical user, credentials exported (STR-9, TEC-3)."""
+    from chorus.demo import DEMO_PASSWORD, load_demo
+
+    demo = load_demo()
+    structure = demo["structure:informatique"]
+    technical = services.of_structure(structure.id)
+    assert technical is not None and technical.password_expires_at is not None
+    client = app.test_client()
+    assert client.post("/connexion", data={"email": "fournisseur@demo.chorus.test",
+                                           "password": DEMO_PASSWORD}).status_code == 303
+    record = page(client.get(f"/structures/{structure.id}"))
+    assert "logiciel-facturation@conseil-informatique.example" in record
+    assert "Réinitialiser le mot de passe de l'utilisateur technique" in record
+    assert load_demo()["created"] is False  # idempotent
+    assert db.session.execute(select(func.count()).select_from(TechnicalUser)).scalar_one() == 1
