@@ -2,6 +2,9 @@
 (SPEC USR-4, ACC-3, RAT-6, MGR-2, NOT-1)."""
 from __future__ import annotations
 
+import html
+import re
+
 import pytest
 from sqlalchemy import func, select
 
@@ -87,6 +90,33 @@ def test_a_manager_creates_an_account_attached_to_their_structure(app, world, ou
     assert emma_client.post("/connexion", data={"email": "emma@commune.example",
                                                 "password": "une phrase de passe assez longue"}).status_code == 303
     assert "Commune de Saint-Exemple" in page(emma_client.get("/mon-compte"))
+
+
+def test_the_new_account_can_then_be_attached_to_the_managers_other_structures(app, world):
+    """Issue P11, USR-4: "attach it at once to chosen structures and services": after the creation, the page offers
+    each of the manager's other structures (not the atelier, where Sophie is a plain member), through their
+    "Rattacher un utilisateur" screen, which now finds the person by their address."""
+    regie = make_structure(world.manager, "Régie des eaux")
+    client = client_as(app, "sophie@commune.example")
+    response = client.post(f"{URL}?structure={world.commune.id}", data=person())
+    after = page(client.get(response.headers["Location"]))
+    assert "Rattacher aussi emma@commune.example à d'autres structures" in after
+    assert "Rattacher à Régie des eaux" in after
+    assert "Rattacher à Atelier Dupont" not in after and "Rattacher à Commune" not in after
+    link = re.search(r'href="([^"]+)">Rattacher à Régie des eaux', after).group(1)
+    screen = page(client.get(html.unescape(link)))
+    assert "Emma" in screen and "Roux" in screen
+    fresh()
+    emma = db.session.execute(select(User).where(User.login_email == "emma@commune.example")).scalar_one()
+    assert client.post(f"/structures/{regie.id}/rattacher", data={"user_id": emma.id, "role": "member",
+                                                                   "start_date": "", "comment": ""}).status_code == 303
+    assert count(Membership, Membership.user_id == emma.id, Membership.status == "validated") == 2
+    # Nothing offered for an address that is not one, or a manager with a single structure.
+    assert "Rattacher aussi" not in page(client.get(URL, query_string={"structure": world.commune.id,
+                                                                        "suite": "<script>"}))
+    karim = client_as(app, "karim@commune.example")
+    assert "Rattacher aussi" not in page(karim.get(URL, query_string={"structure": world.commune.id,
+                                                                       "suite": "emma@commune.example"}))
 
 
 def test_an_existing_address_gets_an_invitation_and_the_same_answer(app, world, outbox):

@@ -42,6 +42,7 @@ def create_account():
     from ..memberships.forms import CreateAccountForm
     from ..memberships.slots import managed_choices
     from ..structures.views import page_of
+    from ..validation import email_problem
 
     structure_id = parse_id(request.values.get("structure"))
     structure = page_of(structure_id, "membership.attach") if structure_id else None
@@ -67,6 +68,13 @@ def create_account():
                       f"de compte, il est créé et rattaché à {structure.designation}, et la personne reçoit le "
                       "courriel d'activation ; si elle en avait un, la personne reçoit une invitation à rejoindre "
                       "la structure.", "success")
-                return redirect_to(url_for("dashboard.create_account", structure=structure.id))
+                return redirect_to(url_for("dashboard.create_account", structure=structure.id,
+                                           suite=normalize_email(data.login_email)))
         return form_error("dashboard/create_account.html", structure=structure, form=form)
-    return render("dashboard/create_account.html", structure=structure, form=form)
+    # After a creation: the same person can be attached to the manager's other structures too ("at once to
+    # chosen structures and services"), each through its "Rattacher un utilisateur" screen and its services.
+    created = normalize_email(request.args.get("suite", ""))
+    others = [s for s in managed_choices(current_user)["managed"] if s.id != structure.id] \
+        if created and not email_problem(created) else []
+    return render("dashboard/create_account.html", structure=structure, form=form, created=created if others else "",
+                  others=others)
