@@ -103,6 +103,9 @@ def _require_manager():
         raise Denied()
 
 
+LIST_ID = "demandes-abonnement"  # the pending list's container: htmx's target
+
+
 @bp.get("/gestionnaire/abonnements")
 def pending():
     """"Les demandes d'abonnement aux espaces": every pending request the manager may decide, by page."""
@@ -119,7 +122,7 @@ def _render_pending(status=200, errors=None, selected=()):
     context = {"requests": slots.with_people(found.items), "total": total, "page": found.page,
                "pages": found.pages, "errors": errors or {}, "selected": set(selected),
                "reason": request.form.get("reason", "")}
-    if is_htmx() and request.headers.get("HX-Target") == "demandes-abonnement":
+    if is_htmx() and request.headers.get("HX-Target") == LIST_ID:
         return render("spaces/pending.html", status=status, block="requests", **context)
     return render("spaces/pending.html", status=status, **context)
 
@@ -143,19 +146,26 @@ def decide_many():
     ids = [i for i in map(parse_id, request.form.getlist("ids")) if i]
     if not ids:
         flash("Cochez au moins une demande.", "error")
-        return redirect_to(url_for("spaces.pending"))
+        return _after_bulk()
     try:
         report = services.decide(current_user, ids, accept=accept, reason=request.form.get("reason", "")[:MAX_TEXT])
     except Refused as e:
         return _render_pending(status=422, errors=e.errors, selected=ids)
     _flash(report, accept)
+    return _after_bulk()
+
+
+def _after_bulk():
+    """htmx: the list refreshed in place, with the messages; otherwise back to the page the form was on."""
+    if is_htmx() and request.headers.get("HX-Target") == LIST_ID:
+        return _render_pending()
     return _back()
 
 
 def _back():
     if request.values.get("retour") == "tableau":
         return redirect_to(url_for("dashboard.index"))
-    return redirect_to(url_for("spaces.pending"))
+    return redirect_to(url_for("spaces.pending", page=parse_id(request.form.get("page"))))
 
 
 def _rights_from_form(req: SubscriptionRequest) -> dict[int, str | None]:

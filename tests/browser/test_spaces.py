@@ -96,3 +96,27 @@ def test_a_request_granted_in_consultation_only(make_page, commune, js):
     assert refused.status == 403
     assert user.request.get("/factures-emises/").status == 403  # a space never asked for
 
+
+
+def test_bulk_refusal_in_place_with_htmx(make_page, commune, live_app):
+    """ABO-4 with JavaScript: ticked requests refused from the list, which is refreshed in place (no reload)."""
+    from chorus.accounts.models import User
+    from chorus.extensions import db
+    from chorus.structures.models import Structure
+    from plugins.spaces import services
+
+    with live_app.app_context():
+        member = db.session.execute(db.select(User).where(User.login_email == MEMBER)).scalar_one()
+        services.request_subscription(member, db.session.get(Structure, commune),
+                                      [services.Line("SOLLICITATIONS_RECUES", "consultation")], "Pour le suivi")
+    manager = make_page(**TALL)
+    log_in(manager, MANAGER)
+    manager.goto("/gestionnaire/abonnements")
+    manager.get_by_role("checkbox", name=re.compile("Sélectionner la demande d'abonnement")).check()
+    field(manager, "Motif du refus").fill("Service non concerné")
+    manager.evaluate("window.notReloaded = true")
+    manager.get_by_role("button", name="Refuser").click()
+    expect(manager.locator("#flashes")).to_contain_text("1 demande d'abonnement refusée")
+    expect(manager.get_by_text("Aucune demande d'abonnement en attente.")).to_be_visible()
+    assert manager.evaluate("window.notReloaded === true")  # swapped in place, not a new page
+    expect(manager.get_by_role("heading", level=1)).to_have_count(1)

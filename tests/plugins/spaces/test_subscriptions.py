@@ -2,6 +2,8 @@
 (ESP-3, ESP-4), history (HIS-1, HIS-2), e-mails (ABO-5, NOT-1) and a duplicated structure's copy (SIR-2)."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from spaces_helpers import subscribe
 from sqlalchemy import select
@@ -215,6 +217,30 @@ def test_bulk_decisions_each_once_with_one_mail_and_one_history_entry(world, cli
     refused = ask(people[0], world.commune, "FACTURES_RECUES")
     no_reason = manager.post("/gestionnaire/abonnements", data={"ids": [str(refused.id)], "action": "refuser"})
     assert no_reason.status_code == 422 and "Le motif du refus est obligatoire." in page(no_reason)
+
+
+def test_bulk_decisions_with_htmx_refresh_the_list_in_place(world, client_as, accounts):
+    """The list is swapped in place with the messages (no reload); a missing reason keeps the boxes ticked."""
+    people = [accounts.create(f"agent{i}@commune.example", last_name=f"Agent{i}") for i in range(2)]
+    for user in people:
+        attach(world.commune, user, "member")
+    first, second = [ask(u, world.commune, "SOLLICITATIONS_RECUES", "consultation") for u in people]
+    manager = client_as("sophie@commune.example")
+    listing = page(manager.get("/gestionnaire/abonnements"))
+    assert 'hx-post="/gestionnaire/abonnements"' in listing and 'hx-target="#demandes-abonnement"' in listing
+    htmx = {"HX-Request": "true", "HX-Target": "demandes-abonnement"}
+    refused = manager.post("/gestionnaire/abonnements", headers=htmx,
+                           data={"ids": [str(first.id)], "action": "refuser"})
+    html = page(refused)
+    assert refused.status_code == 422 and "<html" not in html and "Le motif du refus est obligatoire." in html
+    assert re.search(rf'value="{first.id}"[^>]*checked', html) and not re.search(rf'value="{second.id}"[^>]*checked',
+                                                                                   html)
+    done = manager.post("/gestionnaire/abonnements", headers=htmx, data={"ids": [str(first.id)], "action": "valider"})
+    html = page(done)
+    assert done.status_code == 200 and "<html" not in html and "<h1>" not in html
+    assert 'id="flashes"' in html and "validée" in html  # the messages, out of band
+    assert "1 demande en attente" in html and "Agent1" in html and "Agent0" not in html
+    assert held(people[0], world.commune) == {("SOLLICITATIONS_RECUES", world.commune.id): "consultation"}
 
 
 def test_the_dashboard_lists_the_pending_requests_with_row_actions(world, client_as):
