@@ -119,7 +119,8 @@ _SHOWN_CLAUSE = Membership.status.in_([literal_column(f"'{s}'") for s in sorted(
 
 
 def scope(actor) -> list:
-    """WHERE clauses of every row the screen may show `actor` (MGR-2): those memberships, validated or pending."""
+    """WHERE clauses of every row the screen may show `actor` (MGR-2): those memberships, validated or pending.
+    In this order (matching() rewrites the first two for some plans): the actor's structures, people only, statuses."""
     return [*_owned(actor), _SHOWN_CLAUSE]
 
 
