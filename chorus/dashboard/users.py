@@ -22,12 +22,7 @@ RESULTS = "utilisateurs-resultats"  # the id of the results' container, htmx's t
 
 
 def _search_context(found: people.Criteria) -> dict:
-    total, large = people.total(current_user, found)
-    page = page_arg()
-    results = people.results(current_user, found, page=page, per_page=PAGE_SIZE, total=total, large=large)
-    if results.total and page > results.pages:  # a page beyond the last (criteria narrowed): the last one
-        results = people.results(current_user, found, page=results.pages, per_page=PAGE_SIZE, total=total,
-                                 large=large)
+    results = people.search(current_user, found, page=page_arg(), per_page=PAGE_SIZE)
     columns = lists.columns(people.LIST, actor=current_user)
     return {"found": found, "results": results, "columns": columns,
             "cells": lists.cells(columns, [r.id for r in results.items]),

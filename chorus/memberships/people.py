@@ -42,6 +42,9 @@ SORTS = {
 # From this many rows on, SQLite reads a name-sorted list in the users' name index rather than sorting the rows
 # (a million rows: the first line of an export after 0.1 s instead of 30 s of sorting, see bench/REPORT.md).
 LARGE = 50_000
+# A search on the people's names or addresses usually keeps few rows: up to this many, its ids are read in order in
+# one statement and counted as read, instead of a count and then a page that both test every person.
+FEW = 500
 DEFAULT_SORT = "nom"
 
 
@@ -205,18 +208,42 @@ ROW_COLUMNS = (Membership.id, Membership.user_id, Membership.structure_id, Membe
                User.status.label("account_status"), Structure.identifier, Structure.designation)
 
 
+def _rows(found: Criteria, chosen) -> Select:
+    """ROW_COLUMNS of the rows `chosen` (membership ids, or a subquery of them), in the screen's order."""
+    return (select(*ROW_COLUMNS).select_from(Membership).join(User, Membership.user_id == User.id)
+            .join(Structure, Membership.structure_id == Structure.id).where(Membership.id.in_(chosen))
+            .order_by(*_order(found)))
+
+
 def results(actor, found: Criteria, *, page: int, per_page: int, total: int, large: bool = False) -> Page:
     """Page `page` of the screen's rows (ROW_COLUMNS) matching `found`, `total` of them (see total()).
 
     The page's ids first, sorted with only what the order needs (for 6,000 rows: no structure read per row, and
     a page deep in the list sorts ids instead of 13 columns, 8.3 -> 4.3 ms for page 50); then the columns shown,
     for those 50 rows alone."""
-    def rows(chosen):
-        return (select(*ROW_COLUMNS).select_from(Membership).join(User, Membership.user_id == User.id)
-                .join(Structure, Membership.structure_id == Structure.id).where(Membership.id.in_(chosen))
-                .order_by(*_order(found)))
+    return paginate_ids(matching(actor, found, large=large), lambda chosen: _rows(found, chosen), page=page,
+                        per_page=per_page, total=total)
 
-    return paginate_ids(matching(actor, found, large=large), rows, page=page, per_page=per_page, total=total)
+
+def search(actor, found: Criteria, *, page: int, per_page: int) -> Page:
+    """The screen's page `page` (the last one if `page` is beyond it) of the rows matching `found`.
+
+    Criteria on the people's names or addresses: their ids read in order in one statement when they are FEW at
+    most (« martin »: one pass over the manager's 6,000 people instead of two); otherwise, and for the other
+    criteria, counted (total()) then paged (results())."""
+    if found.last_name or found.first_name or found.email:
+        ids = db.session.execute(matching(actor, found).limit(FEW + 1)).scalars().all()
+        if len(ids) <= FEW:
+            pages = max((len(ids) + per_page - 1) // per_page, 1)
+            page = min(max(page, 1), pages)
+            chosen = ids[(page - 1) * per_page:page * per_page]
+            items = db.session.execute(_rows(found, chosen)).all() if chosen else []
+            return Page(items=items, total=len(ids), page=page, per_page=per_page)
+    n, large = total(actor, found)
+    found_page = results(actor, found, page=page, per_page=per_page, total=n, large=large)
+    if n and page > found_page.pages:  # a page beyond the last (criteria narrowed): the last one
+        found_page = results(actor, found, page=found_page.pages, per_page=per_page, total=n, large=large)
+    return found_page
 
 
 def in_scope(actor, ids, *columns) -> Select:
