@@ -1,6 +1,7 @@
 """Benchmarks at national scale, one command:
 
     .venv/bin/python bench/run.py [--sqlite FILE] [--pg URL] [--rounds N] [--load-seconds S] [--report FILE]
+    .venv/bin/python bench/run.py --pages utilisateur --bulk-rounds 0 --load-seconds 0   # some pages only
 
 The data set comes from bench/generate.py (made once, reused). Every figure is a ratio to a floor
 measured in the same run, on the same database, interleaved with the pages (these machines are
@@ -65,6 +66,10 @@ def pages(app) -> list[tuple[str, str]]:
         siret = db.session.execute(select(Structure.identifier).where(Structure.id == 7)).scalar_one()
         someone = db.session.execute(select(User.login_email).where(User.id > 7000).order_by(User.id).limit(1)
                                      ).scalar_one()
+        member = db.session.execute(  # a person of the large structure, for the user directory's address search
+            select(User.login_email).join(Membership, Membership.user_id == User.id)
+            .where(Membership.structure_id == BIG, Membership.status == "validated")
+            .order_by(Membership.id).offset(100).limit(1)).scalar_one()
     return [
         ("Activités du gestionnaire", "/gestionnaire/"),
         ("Demandes de rattachement (1 000+)", "/gestionnaire/rattachements"),
@@ -81,21 +86,25 @@ def pages(app) -> list[tuple[str, str]]:
         # Rechercher un utilisateur (P11): the manager's 50 structures, 5,000+ people in the large one.
         ("Rechercher un utilisateur : tous", "/gestionnaire/utilisateurs"),
         ("Rechercher un utilisateur : nom « martin »", "/gestionnaire/utilisateurs?nom=martin"),
+        ("Rechercher un utilisateur : adresse de connexion",
+         f"/gestionnaire/utilisateurs?adresse={urllib.parse.quote(member)}"),
+        ("Rechercher un utilisateur : désignation « bordeaux »", "/gestionnaire/utilisateurs?designation=bordeaux"),
         ("Rechercher un utilisateur : désignation et statut",
          "/gestionnaire/utilisateurs?designation=bordeaux&statut=pending"),
         ("Rechercher un utilisateur : page 50, tri par structure", "/gestionnaire/utilisateurs?page=50&tri=structure"),
     ]
 
 
-def measure_pages(app, rounds: int, before: bool = False) -> list[tuple[str, float, float]]:
-    """p50/p95 of each page."""
+def measure_pages(app, rounds: int, before: bool = False, only: str = "") -> list[tuple[str, float, float]]:
+    """p50/p95 of each page (those whose label matches the regular expression `only`, if given)."""
     client = app.test_client()
     response = client.post("/connexion", data={"email": MANAGER, "password": PASSWORD})
     assert response.status_code == 303, response.status_code
     targets = [("Route nue (texte, un SELECT)", "/bench/bare", False),
                ("Page plancher (même SELECT, gabarit)", "/bench/floor", False)]
     for label, url in pages(app):
-        targets.append((label, url, False))
+        if not only or re.search(only, label, re.I):
+            targets.append((label, url, False))
     samples: dict[str, list[float]] = {label: [] for label, _, _ in targets}
     for _ in range(rounds + 2):  # the first two rounds warm up; every page must answer 200
         for label, url, _ in targets:  # interleaved: a noisy second hits every page alike
@@ -294,11 +303,13 @@ def run_target(name: str, url: str, args) -> list[str]:
              f"{sizes['membership']:,} memberships ({pending:,} pending), {sizes['history_entry']:,} history rows.",
              "", f"Server time per request, {args.rounds} interleaved rounds (Flask test client, in process):", "",
              "| page | p50 ms | p95 ms | p50 / floor p50 | p95 / floor p95 |", "|---|---:|---:|---:|---:|"]
-    rows = measure_pages(app, args.rounds, args.before)
+    rows = measure_pages(app, args.rounds, args.before, args.pages)
     floor50, floor95 = rows[1][1], rows[1][2]
     for label, p50, p95 in rows:
         lines.append(f"| {label} | {p50 * 1000:.1f} | {p95 * 1000:.1f} | {p50 / floor50:.2f} | {p95 / floor95:.2f} |")
     print("\n".join(lines), flush=True)
+    if not args.bulk_rounds:
+        return lines
     bulk = []
     p50, p95 = measure_bulk(app, args.bulk_rounds)
     bulk.append(f"| bulk validation of 1,000 requests | {p50 * 1000:.0f} | {p95 * 1000:.0f} |")
@@ -323,7 +334,9 @@ def main():
     parser.add_argument("--sqlite", default=DEFAULT_SQLITE, help="data set made by bench/generate.py ('' to skip)")
     parser.add_argument("--pg", help="also run against this PostgreSQL data set (bench/generate.py)")
     parser.add_argument("--rounds", type=int, default=30)
-    parser.add_argument("--bulk-rounds", type=int, default=3)
+    parser.add_argument("--bulk-rounds", type=int, default=3, help="0 skips the bulk validation (and the load)")
+    parser.add_argument("--pages", default="", help="only the pages whose label matches this regular expression "
+                                                     "(the bare route and the floor page always)")
     parser.add_argument("--load-seconds", type=float, default=20, help="0 skips the gunicorn load")
     parser.add_argument("--report", help="also write the figures (markdown) to this file")
     parser.add_argument("--before", action="store_true",

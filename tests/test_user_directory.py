@@ -151,6 +151,54 @@ def test_results_are_paginated_and_the_pager_keeps_the_criteria(app, world, acco
     assert len(rows(page(beyond))) == 25  # clamped to the last page, not an empty list
 
 
+@pytest.mark.parametrize("sort", ["nom", "prenom", "adresse", "statut", "structure"])
+@pytest.mark.parametrize("order", ["asc", "desc"])
+def test_page_after_page_the_rows_of_one_sorted_list(app, world, sort, order):
+    """Each page reads its ids first, then their columns: pages 1, 2, 3 hold the rows of the whole sorted list
+    (matching(), one statement), each once, in its order."""
+    from chorus.memberships import people
+    from helpers import many_requests
+
+    many_requests(world.a, 120, tag="foule")
+    many_requests(world.c, 10, tag="atelier")
+    client = client_as(app, "sophie@commune.example")
+    shown = []
+    for n in (1, 2, 3):
+        html = page(client.get(URL, query_string={"tri": sort, "ordre": order, "page": n}))
+        shown += [int(i) for i in re.findall(r'name="ids" value="(\d+)"', html)]
+    with app.test_request_context(URL):
+        fresh()
+        sophie = db.session.get(type(world.sophie), world.sophie.id)
+        found = people.criteria(sophie, {"tri": sort, "ordre": order})
+        expected = db.session.execute(people.matching(sophie, found, *people.ROW_COLUMNS)).scalars().all()
+    assert len(expected) == 137 and shown == expected
+
+
+def test_a_search_by_name_reads_few_rows_in_one_pass_and_many_by_count_then_page(app, world, monkeypatch):
+    """Up to people.FEW rows, a search on names or addresses reads its ids in one statement and counts them as
+    read; above, it counts then pages. Both give the same rows, pages, total and clamping."""
+    from chorus.memberships import people
+    from helpers import many_requests
+
+    many_requests(world.a, 120, tag="foule")  # "Demandeur00000".."Demandeur00119", "Agent"
+    client = client_as(app, "sophie@commune.example")
+    queries = [{"nom": "demandeur"}, {"nom": "demandeur", "page": 3}, {"nom": "demandeur", "page": 99},
+               {"prenom": "agent", "tri": "adresse", "ordre": "desc", "page": 2}, {"adresse": "foule"},
+               {"nom": "garnier"}, {"nom": "personne"}]
+
+    def shown(q):
+        html = page(client.get(URL, query_string=q))
+        return re.findall(r'name="ids" value="(\d+)"', html), re.search(r"<caption>(.*?)</caption>", html, re.S)
+
+    one_pass = [shown(q) for q in queries]
+    assert len(one_pass[0][0]) == 50 and "120 rattachements" in one_pass[0][1].group(1)
+    assert len(one_pass[2][0]) == 20 and "page 3 sur 3" in one_pass[2][1].group(1)  # page 99: the last one
+    assert one_pass[-1] == ([], None)
+    monkeypatch.setattr(people, "FEW", 0)
+    counted = [shown(q) for q in queries]
+    assert [(ids, c and c.group(1)) for ids, c in counted] == [(ids, c and c.group(1)) for ids, c in one_pass]
+
+
 def test_htmx_refreshes_the_results_alone_and_the_whole_page_works_without_javascript(app, world):
     client = client_as(app, "sophie@commune.example")
     full = page(client.get(URL, query_string={"nom": "garnier"}))

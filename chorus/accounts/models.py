@@ -5,7 +5,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import UTCDateTime
@@ -134,6 +134,9 @@ Index("ix_user_account_name_folded", User.last_name_folded, User.first_name_fold
 # index-only scan), not their rows. SQLite reads a row by its rowid whatever the indexes: none there.
 Index("ix_user_account_search", User.id, User.kind, User.status, User.last_name_folded, User.first_name_folded,
       User.login_email).ddl_if(dialect="postgresql")
+# The few technical users (SPEC TEC-3): "not a technical user" tested against their ids (user directory's count).
+Index("ix_user_account_technical", User.id, sqlite_where=text("kind = 'technical'"),
+      postgresql_where=text("kind = 'technical'"))
 Index("ix_user_account_last_name_trgm", User.last_name_folded, postgresql_using="gin",
       postgresql_ops={"last_name_folded": "gin_trgm_ops"}).ddl_if(dialect="postgresql")
 Index("ix_account_token_user_purpose", AccountToken.user_id, AccountToken.purpose)

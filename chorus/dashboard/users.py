@@ -17,7 +17,6 @@ from ..events import Refused
 from ..forms import put_errors
 from ..memberships import people
 from ..memberships.models import MembershipStatus, Role
-from ..pagination import paginate
 from ..web import form_error, page_arg, parse_id, redirect_to, render
 from .views import bp
 
@@ -26,12 +25,7 @@ RESULTS = "utilisateurs-resultats"  # the id of the results' container, htmx's t
 
 
 def _search_context(found: people.Criteria) -> dict:
-    total, large = people.total(current_user, found)
-    stmt = people.matching(current_user, found, *people.ROW_COLUMNS, large=large)
-    page = page_arg()
-    results = paginate(stmt, page=page, per_page=PAGE_SIZE, scalars=False, total=total)
-    if results.total and page > results.pages:  # a page beyond the last (criteria narrowed): the last one
-        results = paginate(stmt, page=results.pages, per_page=PAGE_SIZE, scalars=False, total=results.total)
+    results = people.search(current_user, found, page=page_arg(), per_page=PAGE_SIZE)
     columns = lists.columns(people.LIST, actor=current_user)
     return {"found": found, "results": results, "columns": columns,
             "cells": lists.cells(columns, [r.id for r in results.items]),
