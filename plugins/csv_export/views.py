@@ -10,7 +10,7 @@ from itertools import product
 
 from flask import Blueprint, flash, request
 from flask_login import current_user
-from sqlalchemy import String, case
+from sqlalchemy import String, case, func
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -42,7 +42,10 @@ class french_date(FunctionElement):
 
 @compiles(french_date, "sqlite")
 def _sqlite_date(element, compiler, **kw):
-    return f"strftime('%d/%m/%Y', {compiler.process(element.clauses, **kw)})"
+    # SQLite stores dates and timestamps as ISO text ("2026-11-24", "2026-11-24 08:15:17.000000"): cutting it is
+    # cheaper than strftime(), which parses it first. NULL stays NULL.
+    value = compiler.process(element.clauses, **kw)
+    return f"(substr({value}, 9, 2) || '/' || substr({value}, 6, 2) || '/' || substr({value}, 1, 4))"
 
 
 @compiles(french_date)
@@ -73,7 +76,9 @@ CORE = (
     (81, "Début de validité", french_date(Membership.start_date), False),
     (82, "Date de décision", french_date(Membership.decided_at), False),
 )
-COLUMNS = (Membership.id, *(expression.label(f"c{n}") for n, (_, _, expression, _) in enumerate(CORE)))
+# Empty text for NULL (a date not decided yet...): rows of text only are written the fast way (writer._csv_text).
+COLUMNS = (Membership.id,
+           *(func.coalesce(expression, "").label(f"c{n}") for n, (_, _, expression, _) in enumerate(CORE)))
 
 
 @bp.before_request
@@ -87,19 +92,27 @@ def _export(stmt):
     layout = sorted([(order, header, None, typed) for order, header, _, typed in CORE]
                     + [(c.order, c.label, c, True) for c in extra], key=lambda t: t[0])
     stamp = clock.now().strftime("%Y%m%d-%H%M")
+    inserted = [(i, c) for i, (_, _, c, _) in enumerate(layout) if c]
     # The database is read in chunks (a server-side cursor on PostgreSQL), while the response is sent.
-    rows = _rows(stmt.execution_options(yield_per=CHUNK), [(i, c) for i, (_, _, c, _) in enumerate(layout) if c])
-    return writer.response(f"utilisateurs-{stamp}.csv", [h for _, h, _, _ in layout], rows,
+    return writer.response(f"utilisateurs-{stamp}.csv", [h for _, h, _, _ in layout],
+                           _rows(_chunks(stmt, [c for _, c in inserted]), [i for i, _ in inserted]),
                            text=[i for i, (_, _, _, typed) in enumerate(layout) if typed])
 
 
-def _rows(stmt, inserted):
-    """The lines: the core's cells, the other modules' inserted at their places (`inserted`: (index, Column)
-    in increasing index order); a list-valued cell gives one line per item."""
-    for chunk in db.session.execute(stmt).partitions(CHUNK):
-        ids = [r[0] for r in chunk]
-        extra = [(index, column.values(ids)) for index, column in inserted]
-        for r in chunk:
+def _chunks(stmt, columns):
+    """(rows, [{row id: cell} of each of `columns`]), CHUNK rows at a time (Core rows: not the ORM's)."""
+    result = db.session.connection().execute(stmt.execution_options(yield_per=CHUNK))
+    for rows in result.partitions(CHUNK):
+        ids = [r[0] for r in rows]
+        yield rows, [column.values(ids) for column in columns]
+
+
+def _rows(chunks, places):
+    """The lines: the core's cells, the other modules' inserted at their `places` (increasing indexes of the
+    line); a list-valued cell gives one line per item."""
+    for rows, columns in chunks:
+        extra = list(zip(places, columns, strict=True))
+        for r in rows:
             line = list(r[1:])
             multiple = False
             for index, values in extra:

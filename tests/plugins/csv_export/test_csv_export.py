@@ -202,3 +202,20 @@ def test_the_export_is_streamed_in_blocks(app, world):
     blocks = list(response.response)
     assert len(blocks) > 3 and max(len(b) for b in blocks) < 128 * 1024
     assert b"".join(blocks).count(b"\r\n") == 1 + 4 + 3000
+
+
+def test_the_lines_are_those_csv_writer_writes_whatever_the_cells():
+    """The writer joins plain rows itself (writer._csv_text): every batch it cannot prove plain goes to csv.writer,
+    so the file is byte for byte csv.writer's, quoting and all, wherever the odd cell falls."""
+    from plugins.csv_export import writer
+
+    odd = ['a "quoted" word', "semi;colon", "two\r\nlines", "cr\ronly", "lf\nonly", None, 42, ""]
+    plain = ["Dupont", "Éloïse", "", "x@exemple.fr"]
+    rows = [list(plain) for _ in range(10 * writer.BATCH + 7)]
+    for n, value in enumerate(odd):  # one odd cell alone in each of the first 8 batches, none in the next two
+        rows[n * writer.BATCH + n][n % 4] = value
+    rows.append([""])  # a lone empty cell: csv.writer quotes it
+    reference = io.StringIO()
+    csv.writer(reference, delimiter=";", lineterminator="\r\n").writerows([["h"] * 4, *rows])
+    assert b"".join(writer.lines(["h"] * 4, [list(r) for r in rows], text=[])) == \
+        (writer.BOM + reference.getvalue()).encode("utf-8")
