@@ -6,7 +6,8 @@ list-valued cell of another module's column (the services plugin: one line per s
 """
 from __future__ import annotations
 
-from itertools import product
+from itertools import product, repeat
+from operator import itemgetter
 
 from flask import Blueprint, flash, request
 from flask_login import current_user
@@ -100,23 +101,38 @@ def _export(stmt):
 
 
 def _chunks(stmt, columns):
-    """(rows, [{row id: cell} of each of `columns`]), CHUNK rows at a time (Core rows: not the ORM's)."""
-    result = db.session.connection().execute(stmt.execution_options(yield_per=CHUNK))
-    for rows in result.partitions(CHUNK):
+    """(rows, [[cell of each row] for each of `columns`]), CHUNK rows at a time; rows are tuples (id, cells...)."""
+    connection = db.session.connection()
+    if connection.dialect.supports_server_side_cursors:  # PostgreSQL: a server-side cursor, read in chunks
+        parts = connection.execute(stmt.execution_options(yield_per=CHUNK)).partitions(CHUNK)
+    else:  # SQLite hands rows out as they are stepped to: straight from its cursor (the cells are text)
+        result = connection.execute(stmt)
+        parts = iter(lambda: result.cursor.fetchmany(CHUNK), [])
+    for rows in parts:
         ids = [r[0] for r in rows]
-        yield rows, [column.values(ids) for column in columns]
+        cells = []
+        for column in columns:
+            values = column.values(ids)
+            cells.append([values.get(i) for i in ids])
+        yield rows, cells
 
 
 def _rows(chunks, places):
     """The lines: the core's cells, the other modules' inserted at their `places` (increasing indexes of the
     line); a list-valued cell gives one line per item."""
+    pick = None
     for rows, columns in chunks:
-        extra = list(zip(places, columns, strict=True))
-        for r in rows:
+        if all(set(map(type, cells)) <= {str} for cells in columns):  # plain text: each line in one C call
+            if pick is None:
+                pick = _arrange(len(rows[0]) - 1, places)
+            extras = zip(*columns, strict=True) if columns else repeat((), len(rows))
+            for r, extra in zip(rows, extras, strict=True):
+                yield list(pick(tuple(r) + extra))
+            continue
+        for r, *extra in zip(rows, *columns, strict=True):
             line = list(r[1:])
             multiple = False
-            for index, values in extra:
-                value = values.get(r[0])
+            for index, value in zip(places, extra, strict=True):
                 if value.__class__ is list or value.__class__ is tuple:
                     multiple, value = True, [str(v) for v in value] or [""]
                 elif value.__class__ is not str:
@@ -126,6 +142,14 @@ def _rows(chunks, places):
                 yield from map(list, product(*[v if v.__class__ is list else [v] for v in line]))
             else:
                 yield line
+
+
+def _arrange(core: int, places):
+    """itemgetter making a line out of (id, `core` cells..., extra cells...): the extra cells at `places`."""
+    order, cells, extra = [], iter(range(1, core + 1)), iter(range(core + 1, core + 1 + len(places)))
+    for index in range(core + len(places)):
+        order.append(next(extra) if index in places else next(cells))
+    return itemgetter(*order)
 
 
 @bp.get("/gestionnaire/utilisateurs/export.csv")
