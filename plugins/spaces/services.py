@@ -460,30 +460,38 @@ def spaces_by_membership(ids: list[int]) -> dict[int, str]:
     """{membership id: "Factures reçues (Consultation), ..."}: the subscriptions in force of these memberships.
 
     Called once per 5,000 rows of a user export of up to a million rows: one line per membership from the
-    database (its subscriptions joined in one text), and each distinct text described once (most memberships
-    have the same spaces)."""
-    joined = func.aggregate_strings(
-        Subscription.space_code + _FIELD + Subscription.unit_id + _FIELD
-        + func.replace(func.replace(Subscription.unit_label, _ITEM, " "), _FIELD, " ") + _FIELD + Subscription.right,
-        _ITEM)
-    described: dict[str, str] = {}
+    database (its subscriptions joined in one text, and their number), and each distinct text described once
+    (most memberships have the same spaces)."""
+    joined = func.aggregate_strings(Subscription.space_code + _FIELD + Subscription.unit_id + _FIELD
+                                    + Subscription.unit_label + _FIELD + Subscription.right, _ITEM)
+    described: dict[tuple, str] = {}
     out: dict[int, str] = {}
     for chunk in range(0, len(ids), 5000):
-        for mid, items in db.session.execute(
-                select(Subscription.membership_id, joined)
+        for mid, count, items in db.session.execute(
+                select(Subscription.membership_id, func.count(), joined)
                 .where(in_ids(Subscription.membership_id, ids[chunk:chunk + 5000]),
                        Subscription.status == Status.VALIDATED)
                 .group_by(Subscription.membership_id)):
-            text = described.get(items)
-            if text is None:  # in the order of the spaces' codes, then of the units
-                text = described[items] = ", ".join(
-                    _description(code, label, right)
-                    for code, _, label, right in sorted(item.split(_FIELD) for item in items.split(_ITEM)))
+            text = described.get((count, items))
+            if text is None:
+                lines = [item.split(_FIELD) for item in items.split(_ITEM)]
+                if len(lines) == count and all(len(line) == 4 for line in lines):
+                    text = described[count, items] = _descriptions(lines)
+                else:  # a unit's label holding one of the separators: this membership's lines one by one
+                    text = _descriptions(db.session.execute(
+                        select(Subscription.space_code, Subscription.unit_id, Subscription.unit_label,
+                               Subscription.right)
+                        .where(Subscription.membership_id == mid, Subscription.status == Status.VALIDATED)).all())
             out[mid] = text
     return {i: out.get(i, "") for i in ids}
 
 
-_FIELD, _ITEM = "\x1f", "\x1e"  # control characters (unit separator, record separator): none in a label
+_FIELD, _ITEM = "\x1f", "\x1e"  # control characters (unit separator, record separator)
+
+
+def _descriptions(lines) -> str:
+    """(space code, unit id, unit label, right) lines described, in the order of the codes, then of the units."""
+    return ", ".join(_description(code, label, right) for code, _, label, right in sorted(map(tuple, lines)))
 
 
 def lines_of(request_ids: list[int]) -> dict[int, list[Subscription]]:
