@@ -74,12 +74,12 @@ CORE = (
     (62, "Téléphone", User.phone, True),
     (70, "Statut du compte", _labels(User.status, {s.value: s.label for s in AccountStatus}), False),
     (80, "Date de la demande", french_date(Membership.created_at), False),
-    (81, "Début de validité", french_date(Membership.start_date), False),
-    (82, "Date de décision", french_date(Membership.decided_at), False),
+    (81, "Début de validité", func.coalesce(french_date(Membership.start_date), ""), False),
+    (82, "Date de décision", func.coalesce(french_date(Membership.decided_at), ""), False),
 )
-# Empty text for NULL (a date not decided yet...): rows of text only are written the fast way (writer._csv_text).
-COLUMNS = (Membership.id,
-           *(func.coalesce(expression, "").label(f"c{n}") for n, (_, _, expression, _) in enumerate(CORE)))
+# Every cell text, none NULL (the two dates that may be missing are empty text): rows of text only are written
+# the fast way (writer._csv_text).
+COLUMNS = (Membership.id, *(expression.label(f"c{n}") for n, (_, _, expression, _) in enumerate(CORE)))
 
 
 @bp.before_request

@@ -8,6 +8,8 @@ import csv
 import io
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
+from itertools import repeat
+from operator import getitem, itemgetter
 from urllib.parse import quote
 
 from flask import Response, stream_with_context
@@ -18,6 +20,7 @@ BATCH = 200  # rows written at a time
 # A cell starting with one of these is a formula (or becomes one) for Excel, LibreOffice or Google Sheets;
 # the full-width forms are folded to them by some of these programs.
 FORMULA_STARTS = frozenset("=+-@\t\r\n\uff1d\uff0b\uff0d\uff20")
+_FIRST = repeat(slice(0, 1))
 
 
 def cell(value) -> str:
@@ -44,17 +47,14 @@ def lines(header: Sequence[str], rows: Iterable[Sequence], text: Sequence[int] |
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow([cell(h) for h in header])
     pending, size = [BOM, out.getvalue()], 0
-    starts, batch = FORMULA_STARTS, []
+    batch = []
     for row in rows:
         if text is None:
             row = [cell(v) for v in row]
-        else:  # a million rows make millions of cells: only the typed ones are looked at
-            for i in text:
-                v = row[i]
-                if v and v[0] in starts:
-                    row[i] = "'" + v
         batch.append(row)
         if len(batch) == BATCH:
+            if text:
+                _neutralise(batch, text)
             written = _csv_text(batch, writer, out)
             pending.append(written)
             size += len(written)
@@ -64,8 +64,25 @@ def lines(header: Sequence[str], rows: Iterable[Sequence], text: Sequence[int] |
                 pending.clear()
                 size = 0
     if batch:
+        if text:
+            _neutralise(batch, text)
         pending.append(_csv_text(batch, writer, out))
     yield "".join(pending).encode("utf-8")
+
+
+def _neutralise(batch: list, text: Sequence[int]) -> None:
+    """The formula-like cells of `batch` prefixed with `'`, among the cells at the indexes `text` (a million rows
+    make millions of cells: only the typed ones are looked at, a column of the batch at once)."""
+    for i in text:
+        try:  # the first characters of the column's cells (those of Latin-1 are shared objects: nothing made)
+            found = not FORMULA_STARTS.isdisjoint(map(getitem, map(itemgetter(i), batch), _FIRST))
+        except TypeError:  # a None among them
+            found = True
+        if found:
+            for row in batch:
+                v = row[i]
+                if v and v[0] in FORMULA_STARTS:
+                    row[i] = "'" + v
 
 
 def _csv_text(batch: list, writer, out: io.StringIO) -> str:

@@ -467,11 +467,11 @@ def spaces_by_membership(ids: list[int]) -> dict[int, str]:
     described: dict[tuple, str] = {}
     out: dict[int, str] = {}
     for chunk in range(0, len(ids), 5000):
-        for mid, count, items in db.session.execute(
+        for mid, count, items in db.session.connection().execute(  # Core rows: not the ORM's
                 select(Subscription.membership_id, func.count(), joined)
                 .where(in_ids(Subscription.membership_id, ids[chunk:chunk + 5000]),
                        Subscription.status == Status.VALIDATED)
-                .group_by(Subscription.membership_id)):
+                .group_by(Subscription.membership_id)).all():
             text = described.get((count, items))
             if text is None:
                 lines = [item.split(_FIELD) for item in items.split(_ITEM)]
