@@ -113,7 +113,7 @@ def _chunks(stmt, columns):
         cells = []
         for column in columns:
             values = column.values(ids)
-            cells.append([values.get(i) for i in ids])
+            cells.append(list(map(values.get, ids)))
         yield rows, cells
 
 
