@@ -20,7 +20,7 @@ BATCH = 200  # rows written at a time
 # A cell starting with one of these is a formula (or becomes one) for Excel, LibreOffice or Google Sheets;
 # the full-width forms are folded to them by some of these programs.
 FORMULA_STARTS = frozenset("=+-@\t\r\n\uff1d\uff0b\uff0d\uff20")
-_FIRST = repeat(slice(0, 1))
+_FIRST = slice(0, 1)
 
 
 def cell(value) -> str:
@@ -75,7 +75,7 @@ def _neutralise(batch: list, text: Sequence[int]) -> None:
     make millions of cells: only the typed ones are looked at, a column of the batch at once)."""
     for i in text:
         try:  # the first characters of the column's cells (those of Latin-1 are shared objects: nothing made)
-            found = not FORMULA_STARTS.isdisjoint(map(getitem, map(itemgetter(i), batch), _FIRST))
+            found = not FORMULA_STARTS.isdisjoint(map(getitem, map(itemgetter(i), batch), repeat(_FIRST)))
         except TypeError:  # a None among them
             found = True
         if found:
@@ -114,4 +114,3 @@ def response(filename: str, header: Sequence[str], rows: Iterable[Sequence],
                   f"filename*=UTF-8''{quote(filename)}"
     return Response(stream_with_context(lines(header, rows, text)), mimetype="text/csv",
                     headers={"Content-Disposition": disposition, "Content-Type": "text/csv; charset=utf-8"})
-
