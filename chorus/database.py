@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from flask import has_request_context, request
-from sqlalchemy import DateTime, event, insert
+from sqlalchemy import ARRAY, BigInteger, DateTime, any_, bindparam, event, func, insert, select
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
@@ -100,6 +100,16 @@ def _no_statement_writes_during_safe_request(conn, cursor, statement, parameters
 
 def is_sqlite() -> bool:
     return db.engine.dialect.name == "sqlite"
+
+
+def in_ids(column, ids: list[int]):
+    """`column IN ids` for a long list of integers, as ONE bound parameter (SQLite: a JSON array read by
+    json_each; PostgreSQL: an array) instead of one per id: rendering thousands of parameters on every
+    execution costs more than the query (the user export asks 5,000 ids at a time, 200 times a million rows)."""
+    if is_sqlite():
+        values = func.json_each("[" + ",".join(map(str, ids)) + "]").table_valued("value")
+        return column.in_(select(values.c.value))
+    return column == any_(bindparam(None, [int(i) for i in ids], type_=ARRAY(BigInteger)))
 
 
 @contextmanager

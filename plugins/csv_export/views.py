@@ -6,11 +6,12 @@ list-valued cell of another module's column (the services plugin: one line per s
 """
 from __future__ import annotations
 
-from itertools import product
+from itertools import product, repeat
+from operator import itemgetter
 
 from flask import Blueprint, flash, request
 from flask_login import current_user
-from sqlalchemy import String, case
+from sqlalchemy import String, case, func
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -42,7 +43,10 @@ class french_date(FunctionElement):
 
 @compiles(french_date, "sqlite")
 def _sqlite_date(element, compiler, **kw):
-    return f"strftime('%d/%m/%Y', {compiler.process(element.clauses, **kw)})"
+    # SQLite stores dates and timestamps as ISO text ("2026-11-24", "2026-11-24 08:15:17.000000"): cutting it is
+    # cheaper than strftime(), which parses it first. NULL stays NULL.
+    value = compiler.process(element.clauses, **kw)
+    return f"(substr({value}, 9, 2) || '/' || substr({value}, 6, 2) || '/' || substr({value}, 1, 4))"
 
 
 @compiles(french_date)
@@ -70,9 +74,11 @@ CORE = (
     (62, "Téléphone", User.phone, True),
     (70, "Statut du compte", _labels(User.status, {s.value: s.label for s in AccountStatus}), False),
     (80, "Date de la demande", french_date(Membership.created_at), False),
-    (81, "Début de validité", french_date(Membership.start_date), False),
-    (82, "Date de décision", french_date(Membership.decided_at), False),
+    (81, "Début de validité", func.coalesce(french_date(Membership.start_date), ""), False),
+    (82, "Date de décision", func.coalesce(french_date(Membership.decided_at), ""), False),
 )
+# Every cell text, none NULL (the two dates that may be missing are empty text): rows of text only are written
+# the fast way (writer._csv_text).
 COLUMNS = (Membership.id, *(expression.label(f"c{n}") for n, (_, _, expression, _) in enumerate(CORE)))
 
 
@@ -87,23 +93,46 @@ def _export(stmt):
     layout = sorted([(order, header, None, typed) for order, header, _, typed in CORE]
                     + [(c.order, c.label, c, True) for c in extra], key=lambda t: t[0])
     stamp = clock.now().strftime("%Y%m%d-%H%M")
+    inserted = [(i, c) for i, (_, _, c, _) in enumerate(layout) if c]
     # The database is read in chunks (a server-side cursor on PostgreSQL), while the response is sent.
-    rows = _rows(stmt.execution_options(yield_per=CHUNK), [(i, c) for i, (_, _, c, _) in enumerate(layout) if c])
-    return writer.response(f"utilisateurs-{stamp}.csv", [h for _, h, _, _ in layout], rows,
+    return writer.response(f"utilisateurs-{stamp}.csv", [h for _, h, _, _ in layout],
+                           _rows(_chunks(stmt, [c for _, c in inserted]), [i for i, _ in inserted]),
                            text=[i for i, (_, _, _, typed) in enumerate(layout) if typed])
 
 
-def _rows(stmt, inserted):
-    """The lines: the core's cells, the other modules' inserted at their places (`inserted`: (index, Column)
-    in increasing index order); a list-valued cell gives one line per item."""
-    for chunk in db.session.execute(stmt).partitions(CHUNK):
-        ids = [r[0] for r in chunk]
-        extra = [(index, column.values(ids)) for index, column in inserted]
-        for r in chunk:
+def _chunks(stmt, columns):
+    """(rows, [[cell of each row] for each of `columns`]), CHUNK rows at a time; rows are tuples (id, cells...)."""
+    connection = db.session.connection()
+    if connection.dialect.supports_server_side_cursors:  # PostgreSQL: a server-side cursor, read in chunks
+        parts = connection.execute(stmt.execution_options(yield_per=CHUNK)).partitions(CHUNK)
+    else:  # SQLite hands rows out as they are stepped to: straight from its cursor (the cells are text)
+        result = connection.execute(stmt)
+        parts = iter(lambda: result.cursor.fetchmany(CHUNK), [])
+    for rows in parts:
+        ids = [r[0] for r in rows]
+        cells = []
+        for column in columns:
+            values = column.values(ids)
+            cells.append(list(map(values.get, ids)))
+        yield rows, cells
+
+
+def _rows(chunks, places):
+    """The lines: the core's cells, the other modules' inserted at their `places` (increasing indexes of the
+    line); a list-valued cell gives one line per item."""
+    pick = None
+    for rows, columns in chunks:
+        if all(set(map(type, cells)) <= {str} for cells in columns):  # plain text: each line in one C call
+            if pick is None:
+                pick = _arrange(len(rows[0]) - 1, places)
+            extras = zip(*columns, strict=True) if columns else repeat((), len(rows))
+            for r, extra in zip(rows, extras, strict=True):
+                yield list(pick(tuple(r) + extra))
+            continue
+        for r, *extra in zip(rows, *columns, strict=True):
             line = list(r[1:])
             multiple = False
-            for index, values in extra:
-                value = values.get(r[0])
+            for index, value in zip(places, extra, strict=True):
                 if value.__class__ is list or value.__class__ is tuple:
                     multiple, value = True, [str(v) for v in value] or [""]
                 elif value.__class__ is not str:
@@ -113,6 +142,14 @@ def _rows(stmt, inserted):
                 yield from map(list, product(*[v if v.__class__ is list else [v] for v in line]))
             else:
                 yield line
+
+
+def _arrange(core: int, places):
+    """itemgetter making a line out of (id, `core` cells..., extra cells...): the extra cells at `places`."""
+    order, cells, extra = [], iter(range(1, core + 1)), iter(range(core + 1, core + 1 + len(places)))
+    for index in range(core + len(places)):
+        order.append(next(extra) if index in places else next(cells))
+    return itemgetter(*order)
 
 
 @bp.get("/gestionnaire/utilisateurs/export.csv")

@@ -8,15 +8,19 @@ import csv
 import io
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
+from itertools import repeat
+from operator import getitem, itemgetter
 from urllib.parse import quote
 
 from flask import Response, stream_with_context
 
 BOM = "\ufeff"
 BLOCK = 64 * 1024
+BATCH = 200  # rows written at a time
 # A cell starting with one of these is a formula (or becomes one) for Excel, LibreOffice or Google Sheets;
 # the full-width forms are folded to them by some of these programs.
 FORMULA_STARTS = frozenset("=+-@\t\r\n\uff1d\uff0b\uff0d\uff20")
+_FIRST = slice(0, 1)
 
 
 def cell(value) -> str:
@@ -39,29 +43,68 @@ def lines(header: Sequence[str], rows: Iterable[Sequence], text: Sequence[int] |
     someone (names, addresses...): only those are checked for formulas, the others (labels, dates, codes made
     by the application) are written as they are. None: every cell goes through cell().
     """
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    buffer.write(BOM)
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow([cell(h) for h in header])
-    starts, batch = FORMULA_STARTS, []
+    pending, size = [BOM, out.getvalue()], 0
+    batch = []
     for row in rows:
         if text is None:
             row = [cell(v) for v in row]
-        else:  # a million rows make millions of cells: only the typed ones are looked at
-            for i in text:
-                v = row[i]
-                if v and v[0] in starts:
-                    row[i] = "'" + v
         batch.append(row)
-        if len(batch) == 200:
-            writer.writerows(batch)
+        if len(batch) == BATCH:
+            if text:
+                _neutralise(batch, text)
+            written = _csv_text(batch, writer, out)
+            pending.append(written)
+            size += len(written)
             batch.clear()
-            if buffer.tell() >= BLOCK:
-                yield buffer.getvalue().encode("utf-8")
-                buffer.seek(0)
-                buffer.truncate()
+            if size >= BLOCK:
+                yield "".join(pending).encode("utf-8")
+                pending.clear()
+                size = 0
+    if batch:
+        if text:
+            _neutralise(batch, text)
+        pending.append(_csv_text(batch, writer, out))
+    yield "".join(pending).encode("utf-8")
+
+
+def _neutralise(batch: list, text: Sequence[int]) -> None:
+    """The formula-like cells of `batch` prefixed with `'`, among the cells at the indexes `text` (a million rows
+    make millions of cells: only the typed ones are looked at, a column of the batch at once)."""
+    for i in text:
+        try:  # the first characters of the column's cells (those of Latin-1 are shared objects: nothing made)
+            found = not FORMULA_STARTS.isdisjoint(map(getitem, map(itemgetter(i), batch), repeat(_FIRST)))
+        except TypeError:  # a None among them
+            found = True
+        if found:
+            for row in batch:
+                v = row[i]
+                if v and v[0] in FORMULA_STARTS:
+                    row[i] = "'" + v
+
+
+def _csv_text(batch: list, writer, out: io.StringIO) -> str:
+    """The CSV lines of `batch`, exactly as `writer` (QUOTE_MINIMAL, `;`, CRLF) writes them into `out`.
+
+    Most rows quote nothing: their cells joined by `;` are their line. Joined first, the batch is checked at
+    once: as many `;`, CR and LF as the joins put, no `"`, no lone empty cell (which csv quotes), text only.
+    Otherwise csv.writer writes it, quoting what needs it."""
+    try:
+        joined = "\r\n".join([";".join(row) for row in batch])
+    except TypeError:  # a cell that is not text (None, a number): csv.writer's way
+        joined = None
+    if joined is not None and '"' not in joined:
+        sizes = list(map(len, batch))
+        lines = len(batch) - 1
+        if (1 not in sizes and joined.count(";") == sum(sizes) - len(sizes)
+                and joined.count("\n") == lines and joined.count("\r") == lines):
+            return joined + "\r\n"
+    out.seek(0)
+    out.truncate()
     writer.writerows(batch)
-    yield buffer.getvalue().encode("utf-8")
+    return out.getvalue()
 
 
 def response(filename: str, header: Sequence[str], rows: Iterable[Sequence],

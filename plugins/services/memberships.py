@@ -16,7 +16,7 @@ from wtforms import SelectMultipleField
 from wtforms.fields.choices import SelectChoice
 
 from chorus import clock
-from chorus.database import insert_returning_ids
+from chorus.database import in_ids, insert_returning_ids
 from chorus.events import Refused
 from chorus.extensions import db
 from chorus.memberships.models import Membership, MembershipStatus
@@ -224,7 +224,7 @@ def copy_statuses(structure_id: int, services: dict[int, int], memberships: dict
 def codes_by_membership(ids: list[int], wanted: tuple) -> dict[int, list[str]]:
     rows = db.session.execute(
         select(MembershipService.membership_id, Service.code).join(Service, MembershipService.service_id == Service.id)
-        .where(MembershipService.membership_id.in_(ids), MembershipService.status.in_([str(s) for s in wanted]))
+        .where(in_ids(MembershipService.membership_id, ids), MembershipService.status.in_([str(s) for s in wanted]))
         .order_by(Service.is_default.desc(), func.lower(Service.code))).all()
     out: dict[int, list[str]] = {}
     for mid, code in rows:

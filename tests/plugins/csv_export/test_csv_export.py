@@ -202,3 +202,35 @@ def test_the_export_is_streamed_in_blocks(app, world):
     blocks = list(response.response)
     assert len(blocks) > 3 and max(len(b) for b in blocks) < 128 * 1024
     assert b"".join(blocks).count(b"\r\n") == 1 + 4 + 3000
+
+
+def test_the_lines_are_those_csv_writer_writes_whatever_the_cells():
+    """The writer joins plain rows itself (writer._csv_text): every batch it cannot prove plain goes to csv.writer,
+    so the file is byte for byte csv.writer's, quoting and all, wherever the odd cell falls."""
+    from plugins.csv_export import writer
+
+    odd = ['a "quoted" word', "semi;colon", "two\r\nlines", "cr\ronly", "lf\nonly", None, 42, ""]
+    plain = ["Dupont", "Éloïse", "", "x@exemple.fr"]
+    rows = [list(plain) for _ in range(10 * writer.BATCH + 7)]
+    for n, value in enumerate(odd):  # one odd cell alone in each of the first 8 batches, none in the next two
+        rows[n * writer.BATCH + n][n % 4] = value
+    rows.append([""])  # a lone empty cell: csv.writer quotes it
+    reference = io.StringIO()
+    csv.writer(reference, delimiter=";", lineterminator="\r\n").writerows([["h"] * 4, *rows])
+    assert b"".join(writer.lines(["h"] * 4, [list(r) for r in rows], text=[])) == \
+        (writer.BOM + reference.getvalue()).encode("utf-8")
+
+
+@pytest.mark.parametrize("value", ["=1+1", "+33 6 00", "-2", "@SUM(A1)", "\tx", "\rx", "\nx", "\uff1d1", "\uff0b1",
+                                   "\uff0d1", "\uff201"])
+def test_a_formula_in_any_row_of_a_typed_column_is_neutralised(value):
+    """lines() looks at the typed columns (`text`) a batch at once: the formula is found wherever it falls."""
+    from plugins.csv_export import writer
+
+    rows = [["Dupont", "=x", "Jean"] for _ in range(2 * writer.BATCH + 3)]
+    rows[writer.BATCH + 7][2] = value
+    rows[-1][2] = value
+    out = b"".join(writer.lines(["a", "b", "c"], rows, text=[0, 2])).decode("utf-8-sig")
+    read = list(csv.reader(io.StringIO(out, newline=""), delimiter=";"))[1:]
+    assert [r[2] for r in read if r[2] != "Jean"] == ["'" + value] * 2
+    assert {r[1] for r in read} == {"=x"}  # not a typed column: as it is

@@ -6,6 +6,7 @@ import pytest
 from spaces_helpers import subscribe
 from sqlalchemy import select
 
+from chorus.database import transaction
 from chorus.events import Refused
 from chorus.extensions import db
 from chorus.structures import duplication
@@ -94,3 +95,21 @@ def test_spaces_for_one_service_follow_the_copy_of_that_service(world, client_as
         Subscription.status == "validated")).scalars().all() == [str(copy)]
     shown = client_as("sophie@commune.example").get(f"/structures/{successor.id}/services/{copy}")
     assert "Factures reçues" in shown.get_data(as_text=True).split("Espaces ouverts pour ce service")[1]
+
+
+def test_the_export_column_names_the_spaces_whatever_the_units_labels(world):
+    # SPEC USR-1: the spaces' column joins each membership's lines in the database, with control characters
+    # between fields and lines; a unit's label holding one of them is still described as it is.
+    from plugins.spaces.services import spaces_by_membership
+
+    subscribe(world.member, world.commune, "FACTURES_RECUES", "consultation")
+    odd = subscribe(world.member, world.commune, "SOLLICITATIONS_EMISES", "modification")
+    plain = spaces_by_membership([odd.membership_id])[odd.membership_id]
+    assert plain == "Factures reçues (Tous les services, consultation), " \
+                    "Sollicitations émises (Tous les services, modification)"
+    for label in ("Voirie\x1fx\x1eFACTURES_EMISES\x1f\x1fy", "Voirie\x1fx"):  # as many lines / fields as expected
+        with transaction():
+            db.session.get(Subscription, odd.id).unit_label = label
+        fresh()
+        assert spaces_by_membership([odd.membership_id])[odd.membership_id] == \
+            f"Factures reçues (Tous les services, consultation), Sollicitations émises ({label}, modification)"
