@@ -79,15 +79,24 @@ def build(path: str, rows: int) -> None:
 
         def memberships():
             for sid in range(1, STRUCTURES + 1):
-                yield (1, sid, "primary", "validated", "", "", now.date(), now, now, None, json.dumps([]))
+                yield (1, sid, "primary", "validated", "", "", now.date(), now, now, None)
             for uid in range(2, people + 2):
                 for k in range(PER_USER):
                     sid = (uid * 7 + k * 211) % STRUCTURES + 1
-                    yield (uid, sid, "member", "validated", "", "", now.date(), now, now, None, json.dumps([]))
+                    yield (uid, sid, "member", "validated", "", "", now.date(), now, now, None)
 
         print(f"  users: {writer.write('user_account', USER_COLUMNS, users()):,}", flush=True)
         print(f"  structures: {writer.write('structure', STRUCTURE_COLUMNS, structures()):,}", flush=True)
         print(f"  memberships: {writer.write('membership', MEMBERSHIP_COLUMNS, memberships()):,}", flush=True)
+        # The spaces plugin's defaults of a public structure's membership (ESP-2), as its migration gives the
+        # memberships made before it: four subscriptions each, which the export's "Espaces" column names.
+        raw.driver_connection.execute(
+            "INSERT INTO space_subscription (user_id, structure_id, membership_id, request_id, space_code, unit_id,"
+            " unit_label, right, status, origin, created_at, updated_at)"
+            " SELECT m.user_id, m.structure_id, m.id, NULL, c.code, '', '', 'modification', 'validated', 'default',"
+            " m.created_at, m.created_at FROM membership m CROSS JOIN (SELECT 'SOLLICITATIONS_EMISES' AS code"
+            " UNION ALL SELECT 'SOLLICITATIONS_RECUES' UNION ALL SELECT 'FACTURES_EMISES'"
+            " UNION ALL SELECT 'FACTURES_RECUES') c")
         raw.commit()
         raw.driver_connection.execute("ANALYZE")
         raw.commit()
