@@ -154,6 +154,27 @@ def test_migrations_carry_accounts_structures_memberships_and_history_down_and_u
     assert essentials(rows()) == before
 
 
+def test_upgrading_a_sqlite_database_that_holds_rows_analyses_it(app, accounts):
+    """New indexes get their statistics at once: without them SQLite sorted a million rows on disk (bench/REPORT.md,
+    P11 CSV export)."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite statistics (PostgreSQL's autovacuum analyses by itself)")
+    from helpers import make_structure
+
+    def statistics():
+        with db.engine.connect() as conn:
+            if not conn.execute(text("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")).first():
+                return set()
+            return {r[0] for r in conn.execute(text("SELECT idx FROM sqlite_stat1"))}
+
+    assert "ix_membership_structure_user" not in statistics()  # the fixture's database was created empty
+    make_structure(accounts.create("sophie@commune.example"), "Commune de Saint-Exemple")
+    db.session.remove()
+    migrations.downgrade("0007")
+    migrations.upgrade()
+    assert "ix_membership_structure_user" in statistics()
+
+
 def test_revision_0005_fills_the_folded_search_columns_of_existing_rows(app, accounts):
     from helpers import make_structure
 
