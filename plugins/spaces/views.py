@@ -104,6 +104,7 @@ def _require_manager():
 
 
 LIST_ID = "demandes-abonnement"  # the pending list's container: htmx's target
+DASHBOARD_ID = "abonnements-tableau"  # the dashboard block's table, refreshed after a decision from a row
 
 
 @bp.get("/gestionnaire/abonnements")
@@ -163,7 +164,10 @@ def _after_bulk():
 
 
 def _back():
+    """Where a decision returns: the dashboard's block (in place with htmx), or the list."""
     if request.values.get("retour") == "tableau":
+        if is_htmx() and request.headers.get("HX-Target") == DASHBOARD_ID:
+            return render("spaces/_dashboard.html", block="requests", **slots.dashboard(current_user))
         return redirect_to(url_for("dashboard.index"))
     return redirect_to(url_for("spaces.pending", page=parse_id(request.form.get("page"))))
 

@@ -256,6 +256,21 @@ def test_the_dashboard_lists_the_pending_requests_with_row_actions(world, client
     assert "Aucune demande d'abonnement en attente." in page(manager.get("/gestionnaire/"))
 
 
+def test_a_row_decision_on_the_dashboard_refreshes_its_block_in_place(world, client_as):
+    """MGR-1 item 2 with htmx: Valider on a row gives back the block's table and the messages, not a page."""
+    first = ask(world.member, world.commune)
+    manager = client_as("sophie@commune.example")
+    dashboard = page(manager.get("/gestionnaire/"))
+    assert f'hx-post="/gestionnaire/abonnements/{first.id}" hx-target="#abonnements-tableau"' in dashboard
+    response = manager.post(f"/gestionnaire/abonnements/{first.id}", data={
+        "action": "valider", "quick": "1", "retour": "tableau"},
+        headers={"HX-Request": "true", "HX-Target": "abonnements-tableau"})
+    html = page(response)
+    assert response.status_code == 200 and "<html" not in html and "<h2" not in html
+    assert "Aucune demande d'abonnement en attente." in html and "validée" in html
+    assert held(world.member, world.commune) == {("FACTURES_RECUES", world.commune.id): "modification"}
+
+
 def test_a_manager_does_not_decide_their_own_request(world, client_as):
     own = ask(world.second, world.commune, "FACTURES_RECUES")
     manager = client_as("karim@commune.example")
