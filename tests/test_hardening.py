@@ -243,7 +243,8 @@ def test_every_form_refuses_a_text_field_sent_as_a_file(app, client, accounts):
                     "accounts.activate": {"token": activation}, "accounts.reset_password": {"token": reset},
                     "memberships.invitation": {"token": "jeton-d-invitation"},
                     "services.edit": {"service_id": 1},  # refused before the view: any id does
-                    "spaces.decide_one": {"request_id": 1}, "spaces.refuse_one": {"request_id": 1}}
+                    "spaces.decide_one": {"request_id": 1}, "spaces.refuse_one": {"request_id": 1},
+                    "dashboard.user": {"user_id": other.id}}
     fields = _all_form_field_names()
     assert {"last_name", "designation", "identifier", "email", "comment"} <= fields
     accounts.login(client, "admin@chorus.example")
