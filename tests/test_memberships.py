@@ -199,6 +199,23 @@ def test_bulk_decisions_with_checkboxes(app, world, accounts, outbox):
     assert len(outbox.all()) == 4
 
 
+def test_after_a_bulk_decision_the_list_shows_what_is_left_with_an_empty_reason(app, world, accounts):
+    """Deciding the last page's only request shows the page before (not "no request"); a reason typed for one
+    refusal is not offered again for the next requests (it would be mailed to other people)."""
+    from helpers import many_requests
+
+    ids = many_requests(world.commune, 52, tag="foule")
+    client = client_as(app, "sophie@commune.example")
+    htmx = {"HX-Request": "true", "HX-Target": "demandes"}
+    done = page(client.post("/gestionnaire/rattachements", headers=htmx, data={
+        "ids": [str(ids[-1])], "action": "refuser", "reason": "Motif pour le dernier", "page": "2"}))
+    assert "1 demande refusée" in done and "Motif pour le dernier" not in done
+    assert "51 demandes en attente (page 2 sur 2)" in done
+    plain = client.post("/gestionnaire/rattachements", data={"ids": [str(ids[-2])], "action": "valider",
+                                                             "page": "2"})
+    assert "50 demandes en attente" in page(client.get(plain.headers["Location"]))
+
+
 # ------------------------------------------------------------------ direct attachment (RAT-6)
 
 

@@ -194,9 +194,19 @@ def test_a_search_by_name_reads_few_rows_in_one_pass_and_many_by_count_then_page
     assert len(one_pass[0][0]) == 50 and "120 rattachements" in one_pass[0][1].group(1)
     assert len(one_pass[2][0]) == 20 and "page 3 sur 3" in one_pass[2][1].group(1)  # page 99: the last one
     assert one_pass[-1] == ([], None)
-    monkeypatch.setattr(people, "FEW", 0)
+    fresh()
+    sophie = db.session.get(type(world.sophie), world.sophie.id)
+
+    def pages(q):  # (page, total) for every query, read by the service itself
+        return [(found.page, found.total) for found in (
+            people.search(sophie, people.criteria(sophie, q), page=int(q.get("page", 1)), per_page=50)
+            for q in queries + [{"nom": "personne", "page": 5}])]
+
+    read_once = pages(queries)
+    monkeypatch.setattr(people, "FEW", -1)  # even an empty result is counted, then paged
     counted = [shown(q) for q in queries]
     assert [(ids, c and c.group(1)) for ids, c in counted] == [(ids, c and c.group(1)) for ids, c in one_pass]
+    assert pages(queries) == read_once and read_once[-1] == (1, 0)
 
 
 def test_htmx_refreshes_the_results_alone_and_the_whole_page_works_without_javascript(app, world):

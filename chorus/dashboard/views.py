@@ -1,7 +1,7 @@
 """Activités du gestionnaire: the dashboard and its "Mes structures" search (SPEC MGR-1, MGR-2)."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, request, url_for
+from flask import Blueprint, abort, flash, request, session, url_for
 from flask_login import current_user
 
 from ..accounts.services import normalize_email
@@ -33,6 +33,9 @@ def index():
     return render("dashboard/index.html", **context)
 
 
+AFTER_CREATION = "compte_cree"  # session key: the address of the account just created, for the page that follows
+
+
 @bp.route("/comptes/nouveau", methods=["GET", "POST"])
 def create_account():
     """"Créer le compte utilisateur" (SPEC USR-4, ACC-3): first the structure to attach the person to (one of the
@@ -42,7 +45,6 @@ def create_account():
     from ..memberships.forms import CreateAccountForm
     from ..memberships.slots import managed_choices
     from ..structures.views import page_of
-    from ..validation import email_problem
 
     structure_id = parse_id(request.values.get("structure"))
     structure = page_of(structure_id, "membership.attach") if structure_id else None
@@ -68,13 +70,13 @@ def create_account():
                       f"de compte, il est créé et rattaché à {structure.designation}, et la personne reçoit le "
                       "courriel d'activation ; si elle en avait un, la personne reçoit une invitation à rejoindre "
                       "la structure.", "success")
-                return redirect_to(url_for("dashboard.create_account", structure=structure.id,
-                                           suite=normalize_email(data.login_email)))
+                # The address for the next page, kept in the session rather than the URL (history, logs).
+                session[AFTER_CREATION] = normalize_email(data.login_email)
+                return redirect_to(url_for("dashboard.create_account", structure=structure.id))
         return form_error("dashboard/create_account.html", structure=structure, form=form)
     # After a creation: the same person can be attached to the manager's other structures too ("at once to
     # chosen structures and services"), each through its "Rattacher un utilisateur" screen and its services.
-    created = normalize_email(request.args.get("suite", ""))
-    others = [s for s in managed_choices(current_user)["managed"] if s.id != structure.id] \
-        if created and not email_problem(created) else []
+    created = session.pop(AFTER_CREATION, "") if request.method == "GET" else ""
+    others = [s for s in managed_choices(current_user)["managed"] if s.id != structure.id] if created else []
     return render("dashboard/create_account.html", structure=structure, form=form, created=created if others else "",
                   others=others)

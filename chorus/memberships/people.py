@@ -241,10 +241,9 @@ def search(actor, found: Criteria, *, page: int, per_page: int) -> Page:
             items = db.session.execute(_rows(found, chosen)).all() if chosen else []
             return Page(items=items, total=len(ids), page=page, per_page=per_page)
     n, large = total(actor, found)
-    found_page = results(actor, found, page=page, per_page=per_page, total=n, large=large)
-    if n and page > found_page.pages:  # a page beyond the last (criteria narrowed): the last one
-        found_page = results(actor, found, page=found_page.pages, per_page=per_page, total=n, large=large)
-    return found_page
+    pages = max((n + per_page - 1) // per_page, 1)
+    # A page beyond the last (criteria narrowed): the last one, as in the one-statement path above.
+    return results(actor, found, page=min(max(page, 1), pages), per_page=per_page, total=n, large=large)
 
 
 def in_scope(actor, ids, *columns) -> Select:

@@ -113,7 +113,9 @@ def _bulk_form(formdata=None):
 
 
 def _render_pending(status=200, reason_error=None, selected=(), bulk_form=None):
-    page = page_arg()
+    """The list, page by page (a page beyond the last, after decisions emptied it: the last one). The refusal
+    reason typed is given back only with the form's errors: after a decision the box starts empty, so that one
+    person's reason is not sent to the next ones."""
     query = services.decidable(current_user)
     structure_id = parse_id(request.values.get("structure"))
     if structure_id:
@@ -124,17 +126,20 @@ def _render_pending(status=200, reason_error=None, selected=(), bulk_form=None):
     # Counted on the requests alone (no join, no ORDER BY); the page's ids from the index, then only the columns
     # shown for those 50, not three ORM objects per row.
     order = (Membership.created_at, Membership.id)
+    total = count(query)
+    page = min(page_arg(), max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1))
     found = paginate_ids(
         query.with_only_columns(Membership.id).order_by(*order),
         lambda ids: select(Membership.id, Membership.created_at, Membership.role, Membership.comment,
                            Structure.designation, User.first_name, User.last_name, User.login_email)
         .join(Structure, Membership.structure_id == Structure.id).join(User, Membership.user_id == User.id)
         .where(Membership.id.in_(ids)).order_by(*order),
-        page=page, per_page=PAGE_SIZE, total=count(query))
+        page=page, per_page=PAGE_SIZE, total=total)
     rows = found.items
     context = {"rows": rows, "total": found.total, "page": page, "pages": found.pages,
                "reason_error": reason_error, "structure_id": structure_id, "selected": set(selected),
-               "reason": request.form.get("reason", ""), "bulk_form": bulk_form or _bulk_form(),
+               "reason": request.form.get("reason", "") if status == 422 else "",
+               "bulk_form": bulk_form or _bulk_form(),
                "columns": columns, "cells": lists.cells(columns, [r.id for r in rows]),
                "role_labels": {r.value: r.label for r in Role},
                "decide_url": url_pattern("memberships.decide_one", "membership_id"),

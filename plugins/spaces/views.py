@@ -114,15 +114,16 @@ def pending():
     return _render_pending()
 
 
-def _render_pending(status=200, errors=None, selected=()):
-    page = page_arg()
+def _render_pending(status=200, errors=None, selected=(), reason=""):
+    """The list, page by page (a page beyond the last, after decisions emptied it: the last one). `reason`: the
+    refusal reason typed, given back only with the form's errors (after a decision the box starts empty)."""
     query = services.decidable(current_user)
     total = count(query.with_only_columns(SubscriptionRequest.id))
-    found = paginate(query.order_by(SubscriptionRequest.created_at, SubscriptionRequest.id), page=page,
-                     per_page=PAGE_SIZE, total=total)
+    ordered = query.order_by(SubscriptionRequest.created_at, SubscriptionRequest.id)
+    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    found = paginate(ordered, page=min(page_arg(), pages), per_page=PAGE_SIZE, total=total)
     context = {"requests": slots.with_people(found.items), "total": total, "page": found.page,
-               "pages": found.pages, "errors": errors or {}, "selected": set(selected),
-               "reason": request.form.get("reason", "")}
+               "pages": found.pages, "errors": errors or {}, "selected": set(selected), "reason": reason}
     if is_htmx() and request.headers.get("HX-Target") == LIST_ID:
         return render("spaces/pending.html", status=status, block="requests", **context)
     return render("spaces/pending.html", status=status, **context)
@@ -151,7 +152,7 @@ def decide_many():
     try:
         report = services.decide(current_user, ids, accept=accept, reason=request.form.get("reason", "")[:MAX_TEXT])
     except Refused as e:
-        return _render_pending(status=422, errors=e.errors, selected=ids)
+        return _render_pending(status=422, errors=e.errors, selected=ids, reason=request.form.get("reason", ""))
     _flash(report, accept)
     return _after_bulk()
 

@@ -256,6 +256,28 @@ def test_the_dashboard_lists_the_pending_requests_with_row_actions(world, client
     assert "Aucune demande d'abonnement en attente." in page(manager.get("/gestionnaire/"))
 
 
+def test_after_a_bulk_decision_the_list_shows_what_is_left_with_an_empty_reason(world, client_as, accounts):
+    """Deciding the last page's only request shows the page before (not "no request"); a reason typed for one
+    refusal is not offered again for the next requests (it would be mailed to other people)."""
+    asked = []
+    for i in range(52):  # two pages of 50
+        user = accounts.create(f"agent{i}@commune.example", last_name=f"Agent{i:02d}")
+        attach(world.commune, user, "member")
+        asked.append(ask(user, world.commune, "SOLLICITATIONS_RECUES", "consultation"))
+    manager = client_as("sophie@commune.example")
+    htmx = {"HX-Request": "true", "HX-Target": "demandes-abonnement"}
+    done = page(manager.post("/gestionnaire/abonnements", headers=htmx, data={
+        "ids": [str(asked[-1].id)], "action": "refuser", "reason": "Motif pour Agent51", "page": "2"}))
+    assert "1 demande d'abonnement refusée" in done and "51 demandes en attente (page 2 sur 2)" in done
+    assert "Motif pour Agent51" not in done
+    plain = manager.post("/gestionnaire/abonnements", data={"ids": [str(asked[-2].id)], "action": "valider",
+                                                            "page": "2"})
+    assert "50 demandes en attente" in page(manager.get(plain.headers["Location"]))
+    missing = page(manager.post("/gestionnaire/abonnements", headers=htmx, data={
+        "ids": [str(asked[0].id)], "action": "refuser", "reason": " "}))
+    assert "Le motif du refus est obligatoire." in missing
+
+
 def test_a_row_decision_on_the_dashboard_refreshes_its_block_in_place(world, client_as):
     """MGR-1 item 2 with htmx: Valider on a row gives back the block's table and the messages, not a page."""
     first = ask(world.member, world.commune)
