@@ -60,10 +60,18 @@ def upgrade(revision: str = "heads", app=None) -> None:
     from ..extensions import db
 
     held_rows = is_sqlite() and _holds_rows(db.engine)
+    before = _heads(db.engine)
     command.upgrade(alembic_config(app), revision)
-    if held_rows:
+    if held_rows and _heads(db.engine) != before:  # something was applied (not at every start)
         with db.engine.begin() as conn:
             conn.exec_driver_sql("ANALYZE")
+
+
+def _heads(engine) -> set[str]:
+    from alembic.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return set(MigrationContext.configure(conn).get_current_heads())
 
 
 def _holds_rows(engine) -> bool:
