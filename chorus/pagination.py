@@ -16,6 +16,17 @@ from sqlalchemy.sql.selectable import ScalarSelect
 from .extensions import db
 
 
+def page_count(total: int, per_page: int) -> int:
+    """How many pages `total` items fill (one, empty, when there are none)."""
+    return max((total + per_page - 1) // per_page, 1)
+
+
+def within(page: int, total: int, per_page: int) -> int:
+    """`page` brought into 1..last page: a page beyond the last (criteria narrowed, decisions emptied it) shows
+    the last one."""
+    return min(max(page, 1), page_count(total, per_page))
+
+
 @dataclass
 class Page:
     items: list
@@ -26,7 +37,7 @@ class Page:
 
     @property
     def pages(self) -> int:
-        return max((self.total + self.per_page - 1) // self.per_page, 1)
+        return page_count(self.total, self.per_page)
 
     @property
     def first_index(self) -> int:

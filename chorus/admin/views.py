@@ -13,7 +13,7 @@ from ..forms import build_form, plugin_data, put_errors
 from ..mail.models import MailStatus, OutboxMessage
 from ..mail.outbox import rendered
 from ..mail.sender import retry
-from ..pagination import paginate
+from ..pagination import page_count, paginate
 from ..permissions import require
 from ..web import form_error, page_arg, redirect_to, render
 from .forms import AdminAccountForm
@@ -94,4 +94,4 @@ def structures():
     page = page_arg()
     rows, total = structures_services.search(current_user, "structure.view", q, page=page, per_page=PAGE_SIZE)
     return render("admin/structures.html", structures=rows, total=total, q=q, page=page,
-                  pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1))
+                  pages=page_count(total, PAGE_SIZE))

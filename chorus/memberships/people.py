@@ -19,12 +19,12 @@ from ..database import is_sqlite, transaction
 from ..extensions import db
 from ..folding import fold
 from ..history import services as history
-from ..pagination import Page, count, paginate_ids
+from ..pagination import Page, count, paginate_ids, within
 from ..permissions import Denied, can
 from ..structures.models import Structure
 from . import services
 from .models import Membership, MembershipStatus, Role
-from .queries import managed_structure_ids
+from .queries import managed_structure_ids, structures_of_person
 
 LIST = "user_directory"  # the screen's list name (chorus.lists.LISTS): plugins add criteria and columns
 SHOWN = (MembershipStatus.VALIDATED, MembershipStatus.PENDING)
@@ -235,15 +235,12 @@ def search(actor, found: Criteria, *, page: int, per_page: int) -> Page:
     if found.last_name or found.first_name or found.email:
         ids = db.session.execute(matching(actor, found).limit(FEW + 1)).scalars().all()
         if len(ids) <= FEW:
-            pages = max((len(ids) + per_page - 1) // per_page, 1)
-            page = min(max(page, 1), pages)
+            page = within(page, len(ids), per_page)
             chosen = ids[(page - 1) * per_page:page * per_page]
             items = db.session.execute(_rows(found, chosen)).all() if chosen else []
             return Page(items=items, total=len(ids), page=page, per_page=per_page)
     n, large = total(actor, found)
-    pages = max((n + per_page - 1) // per_page, 1)
-    # A page beyond the last (criteria narrowed): the last one, as in the one-statement path above.
-    return results(actor, found, page=min(max(page, 1), pages), per_page=per_page, total=n, large=large)
+    return results(actor, found, page=within(page, n, per_page), per_page=per_page, total=n, large=large)
 
 
 def in_scope(actor, ids, *columns) -> Select:
@@ -301,12 +298,8 @@ def update_person(actor, user: User, *, last_name: str, first_name: str, contact
                                           contact_email=contact_email, phone=phone)
         if changes:
             fields = ", ".join(accounts.PROFILE_LABELS[name] for name in changes)
-            structure_ids = db.session.execute(
-                select(Membership.structure_id).where(Membership.user_id == user.id,
-                                                      Membership.status == MembershipStatus.VALIDATED,
-                                                      Membership.structure_id.in_(managed_structure_ids(actor)))
-                .order_by(Membership.structure_id)).scalars().all()
-            for structure_id in dict.fromkeys(structure_ids):
+            for structure_id in db.session.execute(
+                    structures_of_person(actor, user.id).order_by(Membership.structure_id)).scalars().all():
                 history.record(structure_id, actor, HISTORY_ACTION, subject_user=user,
                                summary=f"Données de {user.full_name} modifiées : {fields}",
                                detail={"fields": list(changes)})

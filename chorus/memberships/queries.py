@@ -52,12 +52,17 @@ def managed_structure_ids(user) -> Select:
     return structure_ids(user, MANAGER_ROLES)
 
 
-def manages_person(actor, user_id: int) -> bool:
-    """`user_id` has a validated membership on a structure `actor` manages: the people whose data the manager
-    may modify (SPEC USR-3). A request alone (pending) does not make someone the manager's person."""
-    return db.session.execute(select(Membership.id).where(
+def structures_of_person(actor, user_id: int) -> Select:
+    """SELECT of the ids of the structures `actor` manages where `user_id` has a validated membership: where the
+    person is the manager's person (SPEC USR-3). A request alone (pending) does not make them so."""
+    return select(Membership.structure_id).where(
         Membership.user_id == user_id, Membership.status == MembershipStatus.VALIDATED,
-        Membership.structure_id.in_(managed_structure_ids(actor))).limit(1)).first() is not None
+        Membership.structure_id.in_(managed_structure_ids(actor)))
+
+
+def manages_person(actor, user_id: int) -> bool:
+    """The manager may modify the data of `user_id` (structures_of_person() is not empty)."""
+    return db.session.execute(structures_of_person(actor, user_id).limit(1)).first() is not None
 
 
 def role_of(user, structure_id: int) -> Role | None:

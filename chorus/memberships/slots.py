@@ -11,7 +11,7 @@ from sqlalchemy.orm import contains_eager
 from .. import clock, lists
 from ..accounts.models import User
 from ..extensions import db
-from ..pagination import Page, count, paginate
+from ..pagination import Page, count, page_count, paginate
 from ..permissions import allowed, can
 from ..structures.models import Structure
 from ..web import page_arg
@@ -104,7 +104,7 @@ def structure_users(structure) -> dict | None:
     counting, managers_page, members_page = _structure_users(tuple(clauses)) if clauses else _plain_structure_users()
     params = {"structure_id": structure.id}
     total = db.session.execute(counting, params).scalar_one()
-    pages = max((total + MEMBERS_PAGE_SIZE - 1) // MEMBERS_PAGE_SIZE, 1)
+    pages = page_count(total, MEMBERS_PAGE_SIZE)
     page = min(page_arg("membres"), pages)
     managers = db.session.execute(managers_page, params).all()
     offset = (page - 1) * MEMBERS_PAGE_SIZE

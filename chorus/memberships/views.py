@@ -10,7 +10,7 @@ from ..accounts.models import User
 from ..events import Refused
 from ..extensions import db
 from ..forms import build_form, plugin_data, put_errors
-from ..pagination import count, paginate_ids
+from ..pagination import count, paginate_ids, within
 from ..permissions import can, require
 from ..structures.duplication import current_identifier
 from ..structures.models import Structure
@@ -127,7 +127,7 @@ def _render_pending(status=200, reason_error=None, selected=(), bulk_form=None):
     # shown for those 50, not three ORM objects per row.
     order = (Membership.created_at, Membership.id)
     total = count(query)
-    page = min(page_arg(), max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1))
+    page = within(page_arg(), total, PAGE_SIZE)
     found = paginate_ids(
         query.with_only_columns(Membership.id).order_by(*order),
         lambda ids: select(Membership.id, Membership.created_at, Membership.role, Membership.comment,

@@ -10,6 +10,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from chorus.events import Refused
 from chorus.forms import put_errors
+from chorus.pagination import page_count
 from chorus.permissions import Denied
 from chorus.spaces import set_current
 from chorus.structures import services as structures
@@ -47,7 +48,7 @@ def _form(formdata=None):
 def _index(structure, form=None, status=200, number=None):
     number = number or page_arg()
     rows, total = services.page(current_user, structure, number)
-    pages = max((total + services.PAGE_SIZE - 1) // services.PAGE_SIZE, 1)
+    pages = page_count(total, services.PAGE_SIZE)
     manage = services.may_manage(current_user, structure)
     if form is None and manage:
         form = _form()

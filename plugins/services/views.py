@@ -12,6 +12,7 @@ from chorus.extensions import db
 from chorus.forms import put_errors
 from chorus.memberships.models import Membership, MembershipStatus
 from chorus.memberships.services import find_structure
+from chorus.pagination import page_count
 from chorus.permissions import can
 from chorus.structures.views import page_of
 from chorus.web import form_error, is_htmx, page_arg, parse_id, redirect_to, render
@@ -42,7 +43,7 @@ def _service_of(structure, service_id):
 def list_context(structure, page: int = 1, per_page: int = PAGE_SIZE) -> dict:
     rows, total = services.page_of_services(structure.id, page, per_page)
     return {"structure": structure, "services": rows, "total": total, "page": page,
-            "pages": max((total + per_page - 1) // per_page, 1), "today": services.today(),
+            "pages": page_count(total, per_page), "today": services.today(),
             "can_manage": can(current_user, "structure.edit", structure)}
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from chorus.events import Refused
 from chorus.extensions import db
 from chorus.memberships.queries import is_manager_anywhere
-from chorus.pagination import count, paginate
+from chorus.pagination import count, paginate, within
 from chorus.permissions import Denied, can
 from chorus.structures.models import Structure
 from chorus.structures.units import units_of
@@ -120,8 +120,7 @@ def _render_pending(status=200, errors=None, selected=(), reason=""):
     query = services.decidable(current_user)
     total = count(query.with_only_columns(SubscriptionRequest.id))
     ordered = query.order_by(SubscriptionRequest.created_at, SubscriptionRequest.id)
-    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
-    found = paginate(ordered, page=min(page_arg(), pages), per_page=PAGE_SIZE, total=total)
+    found = paginate(ordered, page=within(page_arg(), total, PAGE_SIZE), per_page=PAGE_SIZE, total=total)
     context = {"requests": slots.with_people(found.items), "total": total, "page": found.page,
                "pages": found.pages, "errors": errors or {}, "selected": set(selected), "reason": reason}
     if is_htmx() and request.headers.get("HX-Target") == LIST_ID:
