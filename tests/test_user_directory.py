@@ -92,6 +92,21 @@ def test_a_manager_sees_the_people_of_the_structures_they_manage_only(app, world
     assert sum("Lucas" in r for r in found) == 2  # one row per structure
 
 
+def test_an_account_of_any_id_is_found(app, world, accounts):
+    """The search's index hint (user_id >= SQLite's smallest integer) keeps every row: an id of 0 or below too."""
+    from sqlalchemy import update
+
+    from chorus.accounts.models import User
+
+    for new_id, email in ((0, "zero@commune.example"), (-7, "moins@commune.example")):
+        person = accounts.create(email, first_name="Yves", last_name="Garnier")
+        db.session.execute(update(User).where(User.id == person.id).values(id=new_id))
+        db.session.commit()
+        attach(world.a, db.session.get(User, new_id))
+    found = search(client_as(app, "sophie@commune.example"), nom="garnier")
+    assert sum("Yves" in r for r in found) == 2
+
+
 def test_a_secondary_manager_sees_their_structure_only(app, world):
     found = search(client_as(app, "karim@commune.example"))
     assert len(found) == 5 and all("Commune de Saint-Exemple" in r for r in found)

@@ -147,11 +147,11 @@ def matching(actor, found: Criteria, *columns, large: bool = False, ordered: boo
         where[0] = structure_id.in_(managed_structure_ids(actor))
         where[1] = User.kind == AccountKind.PERSON
     elif ids is None and is_sqlite():
-        # Always true (ids start at 1), but it makes uq_membership_open (structure_id, user_id) the index SQLite
-        # prefers: it reads the people of the manager's structures from it, instead of every membership row of
+        # Always true (SQLite's smallest integer), but it makes uq_membership_open (structure_id, user_id) the index
+        # SQLite prefers: it reads the people of the manager's structures from it, instead of every membership row of
         # those structures from ix_membership_structure_role_status_created (6,000 rows: 1.8 ms instead of 5.4 ms
         # for a page sorted by name, 0.9 ms instead of 4.4 ms for its count; bench/REPORT.md, P11).
-        where.append(Membership.user_id > literal_column("0"))
+        where.append(Membership.user_id >= literal_column(str(-2**63)))
     for column, value in ((User.last_name_folded, fold(found.last_name)),
                           (User.first_name_folded, fold(found.first_name)),
                           (User.login_email, found.email.lower())):

@@ -20,7 +20,17 @@ BATCH = 200  # rows written at a time
 # A cell starting with one of these is a formula (or becomes one) for Excel, LibreOffice or Google Sheets;
 # the full-width forms are folded to them by some of these programs.
 FORMULA_STARTS = frozenset("=+-@\t\r\n\uff1d\uff0b\uff0d\uff20")
+# A formula after leading spaces (" =1+1") is one too for some of them: a cell starting with a blank is looked at
+# past its blanks (str.isspace()'s characters, the no-break spaces included).
+_BLANKS = frozenset(c for c in map(chr, range(0x3001)) if c.isspace()) - FORMULA_STARTS
+_LOOKED_AT = FORMULA_STARTS | _BLANKS
 _FIRST = slice(0, 1)
+
+
+def _formula(value: str) -> bool:
+    """`value` (text, not empty) could be read as a formula."""
+    first = value[0]
+    return first in FORMULA_STARTS or (first in _BLANKS and value.lstrip()[:1] in FORMULA_STARTS)
 
 
 def cell(value) -> str:
@@ -28,7 +38,7 @@ def cell(value) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
-        return "'" + value if value and value[0] in FORMULA_STARTS else value
+        return "'" + value if value and _formula(value) else value
     if isinstance(value, datetime):
         return value.strftime("%d/%m/%Y %H:%M")
     if isinstance(value, date):
@@ -75,13 +85,13 @@ def _neutralise(batch: list, text: Sequence[int]) -> None:
     make millions of cells: only the typed ones are looked at, a column of the batch at once)."""
     for i in text:
         try:  # the first characters of the column's cells (those of Latin-1 are shared objects: nothing made)
-            found = not FORMULA_STARTS.isdisjoint(map(getitem, map(itemgetter(i), batch), repeat(_FIRST)))
+            found = not _LOOKED_AT.isdisjoint(map(getitem, map(itemgetter(i), batch), repeat(_FIRST)))
         except TypeError:  # a None among them
             found = True
         if found:
             for row in batch:
                 v = row[i]
-                if v and v[0] in FORMULA_STARTS:
+                if v and _formula(v):
                     row[i] = "'" + v
 
 

@@ -94,12 +94,13 @@ def test_cells_a_spreadsheet_would_run_are_neutralised(app, world):
 
 
 @pytest.mark.parametrize("value", ["=1+1", "+33 6 00", "-2", "@SUM(A1)", "\tx", "\rx", "\uff1d1", "\uff0b1",
-                                   "\uff0d1", "\uff201"])
+                                   "\uff0d1", "\uff201", " =1+1", "\u00a0 @SUM(A1)", "\u3000\uff1d1"])
 def test_every_formula_start_is_neutralised(value):
     from plugins.csv_export.writer import cell
 
     assert cell(value) == "'" + value
     assert cell("Dupont") == "Dupont" and cell("") == "" and cell(None) == ""
+    assert cell(" Dupont") == " Dupont" and cell("  ") == "  "  # blanks alone start no formula
 
 
 def test_quotes_separators_and_newlines_survive_a_round_trip():
@@ -222,7 +223,7 @@ def test_the_lines_are_those_csv_writer_writes_whatever_the_cells():
 
 
 @pytest.mark.parametrize("value", ["=1+1", "+33 6 00", "-2", "@SUM(A1)", "\tx", "\rx", "\nx", "\uff1d1", "\uff0b1",
-                                   "\uff0d1", "\uff201"])
+                                   "\uff0d1", "\uff201", " =1+1", "\u00a0-2"])
 def test_a_formula_in_any_row_of_a_typed_column_is_neutralised(value):
     """lines() looks at the typed columns (`text`) a batch at once: the formula is found wherever it falls."""
     from plugins.csv_export import writer
