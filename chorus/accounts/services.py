@@ -170,7 +170,9 @@ def _register_anonymously(data: AccountData, origin: AccountOrigin, extra: dict)
     user = find_by_login(login)
     # A new account always gets its activation link: requests for a free address must not prevent its creation.
     if mail_allowed or created_id is not None:
-        if user.status == AccountStatus.PENDING:
+        # A technical user's password comes from "Exporter les informations de connexion" only (TEC-1): never an
+        # activation link, even before that export (its account is then pending too).
+        if user.status == AccountStatus.PENDING and user.kind == AccountKind.PERSON:
             _send_activation(user)
         else:
             token = tokens.issue(user, TokenPurpose.RESET)
@@ -210,11 +212,21 @@ def create_for_person(actor: User, data: AccountData, **mail) -> User | None:
     return user
 
 
+def usable_link(token: str, purpose: TokenPurpose):
+    """The token row of a link a person may follow (activation of a pending account, reset of an active one), or
+    None. A technical user's password comes from its export only (TEC-1): no link ever works for it."""
+    row = tokens.find_valid(token, purpose)
+    wanted = AccountStatus.PENDING if purpose == TokenPurpose.ACTIVATION else AccountStatus.ACTIVE
+    if row is None or row.user.kind != AccountKind.PERSON or row.user.status != wanted:
+        return None
+    return row
+
+
 def activate(token: str, password: str) -> User:
     """Follow the activation link: choose a password, the account becomes "Actif" (ACC-2)."""
     with transaction():
-        row = tokens.find_valid(token, TokenPurpose.ACTIVATION)
-        if row is None or row.user.status != AccountStatus.PENDING:
+        row = usable_link(token, TokenPurpose.ACTIVATION)
+        if row is None:
             raise AccountError("Ce lien d'activation n'est plus valable. Demandez-en un nouveau.")
         user = row.user
         problem = password_problem(password, personal=(user.login_email, user.last_name, user.first_name))
@@ -356,8 +368,8 @@ def request_password_reset(email: str, address: str) -> None:
 
 def reset_password(token: str, password: str) -> User:
     with transaction():
-        row = tokens.find_valid(token, TokenPurpose.RESET)
-        if row is None or row.user.status != AccountStatus.ACTIVE:
+        row = usable_link(token, TokenPurpose.RESET)
+        if row is None:
             raise AccountError("Ce lien de réinitialisation n'est plus valable. Demandez-en un nouveau.")
         user = row.user
         problem = password_problem(password, personal=(user.login_email, user.last_name, user.first_name))

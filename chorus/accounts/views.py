@@ -83,10 +83,9 @@ def register():
 @bp.route("/activation/<token>", methods=["GET", "POST"])
 @public
 def activate(token):
-    from . import tokens
     from .models import TokenPurpose
 
-    row = tokens.find_valid(token, TokenPurpose.ACTIVATION)
+    row = services.usable_link(token, TokenPurpose.ACTIVATION)
     if row is None:
         return render("accounts/link_invalid.html", status=404, kind="activation")
     form = ChoosePasswordForm()
@@ -124,10 +123,9 @@ def forgot_password():
 @bp.route("/reinitialisation/<token>", methods=["GET", "POST"])
 @public
 def reset_password(token):
-    from . import tokens
     from .models import TokenPurpose
 
-    row = tokens.find_valid(token, TokenPurpose.RESET)
+    row = services.usable_link(token, TokenPurpose.RESET)
     if row is None:
         return render("accounts/link_invalid.html", status=404, kind="reset")
     form = ChoosePasswordForm()

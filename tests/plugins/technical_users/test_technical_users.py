@@ -261,3 +261,37 @@ def test_the_demo_shows_a_technical_user_once(app):
     assert "Réinitialiser le mot de passe de l'utilisateur technique" in record
     assert load_demo()["created"] is False  # idempotent
     assert db.session.execute(select(func.count()).select_from(TechnicalUser)).scalar_one() == 1
+
+
+def test_no_link_by_mail_ever_sets_a_technical_users_password(app, world, outbox):
+    """TEC-1: its password comes from "Exporter les informations de connexion" only. Before that export its account
+    is pending like a person's: "Créer votre compte" with its address sends no activation link, and a link made
+    for it (activation, or reset once exported) opens nothing."""
+    from chorus.accounts import tokens
+    from chorus.accounts.models import TokenPurpose
+    from chorus.database import transaction
+
+    assert create(client_as(app, "sophie@commune.example"), world.commune).status_code == 303
+    anonymous = app.test_client()
+    answer = anonymous.post("/inscription", data={"for_whom": "self", "last_name": "Durand", "first_name": "Léa",
+                                                  "login_email": TECH, "contact_email": "", "phone": ""})
+    assert answer.status_code in (200, 303)
+    mail = outbox.last(TECH)
+    assert mail.subject == "Chorus : votre compte existe déjà" and "/activation/" not in mail.body
+    assert "utilisateur technique" in mail.body
+    fresh()
+    technical = db.session.execute(select(User).where(User.login_email == TECH)).scalar_one()
+    with transaction():
+        link = tokens.issue(technical, TokenPurpose.ACTIVATION)
+    assert anonymous.get(f"/activation/{link}").status_code == 404
+    posted = anonymous.post(f"/activation/{link}", data={"password": "un mot de passe très solide",
+                                                         "confirm": "un mot de passe très solide"})
+    assert posted.status_code == 404
+    fresh()
+    assert db.session.get(User, technical.id).status == "pending"
+    client = client_as(app, "sophie@commune.example")
+    assert client.post(f"{base(world.commune)}/exporter").status_code == 200  # now active, with its password
+    fresh()
+    with transaction():
+        link = tokens.issue(db.session.get(User, technical.id), TokenPurpose.RESET)
+    assert anonymous.get(f"/reinitialisation/{link}").status_code == 404
