@@ -441,6 +441,31 @@ def test_removing_the_selected_memberships_asks_for_a_confirmation(app, world):
     assert [statuses[i] for i in ids] == ["removed", "removed", "validated", "pending"]
 
 
+def test_the_rows_of_a_structure_left_inactive_by_a_siret_change_are_not_removed(app, world):
+    """SIR-3: the structure a change of SIRET leaves inactive keeps its memberships as they were. Its rows still
+    show, without "Supprimer le rattachement"; a selection holding one removes the others (never a 403)."""
+    from chorus.structures import duplication
+    from helpers import new_siret
+
+    old_lucas = membership_id(world.lucas, world.c)
+    duplication.duplicate(world.sophie, world.c, new_siret())
+    client = client_as(app, "sophie@commune.example")
+    html = page(client.get(URL, query_string={"nom": "garnier"}))
+    assert html.count('aria-label="Supprimer le rattachement de Lucas Garnier à Atelier Charlie"') == 1  # the new C
+    assert f'name="un" value="{old_lucas}" class="link-button danger"' not in html
+    person = page(client.get(f"{URL}/{world.lucas.id}"))
+    assert person.count(">Supprimer le rattachement</button>") == 2  # on A and on the new C, not on the old C
+    eloise = membership_id(world.eloise, world.a)
+    confirm = page(client.post(f"{URL}/rattachements/supprimer", data={"ids": [old_lucas, eloise]}))
+    assert "Confirmer la suppression" in confirm and "1 ligne cochée ne peut pas être supprimée" in confirm
+    done = client.post(f"{URL}/rattachements/supprimer", data={"ids": [old_lucas, eloise], "confirme": "oui"})
+    assert done.status_code == 303
+    fresh()
+    assert [db.session.get(Membership, i).status for i in (old_lucas, eloise)] == ["validated", "removed"]
+    alone = client.post(f"{URL}/rattachements/supprimer", data={"un": old_lucas}, follow_redirects=True)
+    assert "structure inactive" in page(alone)
+
+
 def test_removal_refuses_a_foreign_id(app, world):
     client = client_as(app, "sophie@commune.example")
     zoe = membership_id(world.zoe, world.b)

@@ -9,6 +9,7 @@ from urllib.parse import parse_qsl, quote, urlencode
 
 from flask import abort, flash, request, url_for
 from flask_login import current_user
+from werkzeug.datastructures import MultiDict
 
 from .. import lists
 from ..accounts.forms import ProfileForm
@@ -91,6 +92,11 @@ def _back() -> str:
     return urlencode(parse_qsl(request.values.get("retour", ""))[:20])
 
 
+def search_of_origin() -> people.Criteria:
+    """The criteria and sort of the search the actor came from (its `retour` field)."""
+    return people.criteria(current_user, MultiDict(parse_qsl(_back())))
+
+
 def back_to_search():
     """Back to the search the actor came from (after an action on its rows; plugins' actions too)."""
     back = _back()
@@ -129,8 +135,8 @@ def remove_memberships():
         return back_to_search()
     rows = people.removable(current_user, ids)
     if not rows:
-        flash("Aucun des rattachements cochés ne peut être supprimé (demande en cours ou gestionnaire principal).",
-              "info")
+        flash("Aucun des rattachements cochés ne peut être supprimé (demande en cours, gestionnaire principal ou "
+              "structure inactive).", "info")
         return back_to_search()
     if request.form.get("confirme") != "oui":
         skipped = len(set(ids)) - len(rows)

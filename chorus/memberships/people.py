@@ -21,7 +21,7 @@ from ..folding import fold
 from ..history import services as history
 from ..pagination import Page, count, paginate_ids, within
 from ..permissions import Denied, can
-from ..structures.models import Structure
+from ..structures.models import Structure, StructureStatus
 from . import services
 from .models import Membership, MembershipStatus, Role
 from .queries import managed_structure_ids, structures_of_person
@@ -206,7 +206,8 @@ def total(actor, found: Criteria) -> tuple[int, bool]:
 # The columns a row of the screen shows (and the export starts from).
 ROW_COLUMNS = (Membership.id, Membership.user_id, Membership.structure_id, Membership.role, Membership.status,
                Membership.start_date, Membership.created_at, User.last_name, User.first_name, User.login_email,
-               User.status.label("account_status"), Structure.identifier, Structure.designation)
+               User.status.label("account_status"), Structure.identifier, Structure.designation,
+               Structure.status.label("structure_status"))
 
 
 def _rows(found: Criteria, chosen) -> Select:
@@ -243,15 +244,16 @@ def search(actor, found: Criteria, *, page: int, per_page: int) -> Page:
     return results(actor, found, page=within(page, n, per_page), per_page=per_page, total=n, large=large)
 
 
-def in_scope(actor, ids, *columns) -> Select:
+def in_scope(actor, ids, *columns, order: Criteria | None = None) -> Select:
     """SELECT of `columns` (ROW_COLUMNS by default) of the rows among `ids` (membership ids) the screen could
-    show `actor`, in the screen's order.
+    show `actor`, in the screen's order (`order`: the sort of these criteria, by name otherwise).
 
     Raises Denied(hidden) if any id is not a membership of the actor's structures: a posted id names a row the
     screen could show, or nothing (a row removed meanwhile is merely left out).
     """
     wanted = sorted({int(i) for i in ids})[:services.MAX_BATCH]
-    stmt = matching(actor, Criteria(), *(columns or ROW_COLUMNS), ids=wanted)
+    sort = Criteria(sort=order.sort, descending=order.descending) if order else Criteria()
+    stmt = matching(actor, sort, *(columns or ROW_COLUMNS), ids=wanted)
     known = set(db.session.execute(
         select(Membership.id).join(User, Membership.user_id == User.id)
         .where(*_owned(actor), Membership.id.in_(wanted))).scalars())
@@ -342,8 +344,10 @@ def resend_activation(actor, ids) -> ResendReport:
 
 
 def removable(actor, ids) -> list:
-    """The selected rows "Supprimer rattachements" would remove: validated, not the primary manager (TRF-1)."""
-    return [r for r in rows(actor, ids) if r.status == MembershipStatus.VALIDATED and r.role != Role.PRIMARY]
+    """The selected rows "Supprimer rattachements" would remove: validated, not the primary manager (TRF-1), on
+    an active structure (an inactive one, left by a change of SIRET, is kept as it was: SIR-3)."""
+    return [r for r in rows(actor, ids) if r.status == MembershipStatus.VALIDATED and r.role != Role.PRIMARY
+            and r.structure_status == StructureStatus.ACTIVE]
 
 
 def remove(actor, ids) -> int:

@@ -17,7 +17,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from chorus import clock, lists
 from chorus.accounts.models import AccountStatus, User
-from chorus.dashboard.users import back_to_search
+from chorus.dashboard.users import back_to_search, search_of_origin
 from chorus.extensions import db
 from chorus.memberships import people
 from chorus.memberships.models import Membership, MembershipStatus, Role
@@ -161,9 +161,9 @@ def export_all():
 
 @bp.post("/gestionnaire/utilisateurs/export.csv")
 def export_selected():
-    """The ticked rows of the search (each one the screen could show: any other id answers 404)."""
+    """The ticked rows of the search (each one the screen could show: any other id answers 404), in its order."""
     ids = [i for i in map(parse_id, request.form.getlist("ids")) if i]
     if not ids:
         flash("Cochez au moins un utilisateur à exporter.", "error")
         return back_to_search()
-    return _export(people.in_scope(current_user, ids, *COLUMNS))
+    return _export(people.in_scope(current_user, ids, *COLUMNS, order=search_of_origin()))

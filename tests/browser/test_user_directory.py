@@ -63,6 +63,12 @@ def test_search_select_and_export_as_csv(page, world, console_errors):
     expect(page.locator("th[aria-sort=descending]")).to_contain_text("Prénom")
     expect(results(page).first).to_contain_text("Nadia")
     expect(page).to_have_url(re.compile(r"tri=prenom&ordre=desc"))
+    # A criterion typed after sorting keeps the sort, and the results' export link follows both.
+    field(page, "Prénom").press_sequentially("a", delay=20)
+    expect(page).to_have_url(re.compile(r"nom=garnier&prenom=a&.*tri=prenom&ordre=desc"))
+    expect(results(page).first).to_contain_text("Nadia")
+    expect(page.get_by_role("link", name="Exporter les résultats de la recherche")).to_have_attribute(
+        "href", re.compile(r"export\.csv\?nom=garnier&prenom=a&tri=prenom&ordre=desc$"))
     # Select Lucas and export the selection: a CSV a French spreadsheet opens.
     page.get_by_role("checkbox", name=re.compile("Sélectionner Lucas Garnier")).check()
     with page.expect_download() as download:

@@ -129,6 +129,34 @@ def test_the_export_keeps_the_screens_order(app, world):
     assert names == ["Lemoine", "Garnier", "Benali", "'=HYPERLINK(\"http://x\";\"y\")"]
 
 
+def test_the_results_export_link_follows_the_criteria_and_sort_as_htmx_refreshes_them(app, world):
+    """The link "Exporter les résultats de la recherche" is refreshed with the results (an htmx search replaces the
+    results alone), and keeps the sort: the export has the screen's rows in the screen's order."""
+    client = client_as(app, "sophie@commune.example")
+    criteria = {"nom": "e", "tri": "adresse", "ordre": "desc"}
+    fragment = page(client.get(SEARCH, query_string=criteria,
+                               headers={"HX-Request": "true", "HX-Target": "utilisateurs-resultats"}))
+    assert "<h1>" not in fragment
+    link = f'href="{URL}?nom=e&tri=adresse&ordre=desc"'
+    assert link in fragment and link in page(client.get(SEARCH, query_string=criteria))
+    rows = table(client.get(URL, query_string=criteria))
+    exported = [r[rows[0].index("Adresse de connexion")] for r in rows[1:]]
+    assert exported == ["sophie@commune.example", "nadia@ailleurs.example", "lucas@commune.example",
+                        "karim@commune.example"]
+    shown = page(client.get(SEARCH, query_string=criteria))
+    assert sorted(exported, key=shown.index) == exported  # the screen's order too
+
+
+def test_the_selection_is_exported_in_the_order_of_the_search_it_was_ticked_in(app, world):
+    client = client_as(app, "sophie@commune.example")
+    chosen = [membership_id(world.lucas, world.a), membership_id(world.karim, world.a),
+              membership_id(world.sophie, world.a)]
+    rows = table(client.post(URL, data={"ids": chosen, "retour": "tri=prenom&ordre=desc&page=1"}))
+    assert [r[rows[0].index("Prénom")] for r in rows[1:]] == ["Sophie", "Lucas", "Karim"]
+    rows = table(client.post(URL, data={"ids": chosen, "retour": "tri=inconnu"}))  # unknown: by name
+    assert [r[rows[0].index("Nom")] for r in rows[1:]] == ["Benali", "Garnier", "Lemoine"]
+
+
 def test_the_selected_users_are_exported_and_a_foreign_id_is_refused(app, world):
     client = client_as(app, "sophie@commune.example")
     chosen = [membership_id(world.lucas, world.a), membership_id(world.karim, world.a)]
