@@ -108,9 +108,12 @@ def resend_activation(actor: User, user: User, *, limit: int, window) -> bool:
         return False
     key = f"activation:manager:{actor.id}"
     with transaction():
-        if throttle.count(key, window) >= limit or not _recipient_budget_left(user.login_email):
+        # Counted then compared in one statement (throttle.hit): two resends at once cannot both pass the limit.
+        if throttle.hit(key, window) > limit:
             return False
-        throttle.hit(key, window)
+        if not _recipient_budget_left(user.login_email):
+            throttle.forgive(key)  # nothing sent: not counted against the manager
+            return False
         _send_activation(user)
         events.emit("account.activation_resent", actor=actor, user_id=user.id)
     return True
