@@ -234,3 +234,16 @@ def test_a_formula_in_any_row_of_a_typed_column_is_neutralised(value):
     read = list(csv.reader(io.StringIO(out, newline=""), delimiter=";"))[1:]
     assert [r[2] for r in read if r[2] != "Jean"] == ["'" + value] * 2
     assert {r[1] for r in read} == {"=x"}  # not a typed column: as it is
+
+
+def test_a_large_export_has_the_same_bytes_as_a_small_one(app, world, monkeypatch):
+    """Above people.LARGE rows the statement is planned another way (SQLite: the users' name index; PostgreSQL:
+    the manager's structures as an array of ids): the same file, with or without search criteria."""
+    from chorus.memberships import people
+
+    client = client_as(app, "sophie@commune.example")
+    queries = ["", "?nom=garnier", "?statut=active&designation=commune"]
+    before = [client.get(URL + q).get_data() for q in queries]
+    assert all(b.count(b"\r\n") > 1 for b in before[:2])
+    monkeypatch.setattr(people, "LARGE", 0)
+    assert [client.get(URL + q).get_data() for q in queries] == before
