@@ -148,7 +148,9 @@ def server_cpu(url: str) -> float | None:
         postmaster = int(Path(directory, "postmaster.pid").read_text().split()[0])
     except OSError:
         return None
-    tick, total = os.sysconf("SC_CLK_TCK"), 0
+    # The children that ended (parallel workers) count in the postmaster's cutime and cstime.
+    fields = Path("/proc", str(postmaster), "stat").read_text().rsplit(")", 1)[1].split()
+    tick, total = os.sysconf("SC_CLK_TCK"), int(fields[13]) + int(fields[14])
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
