@@ -6,6 +6,8 @@ list-valued cell of another module's column (the services plugin: one line per s
 """
 from __future__ import annotations
 
+import queue
+import threading
 from itertools import product, repeat
 from operator import itemgetter
 
@@ -103,8 +105,8 @@ def _export(stmt):
 def _chunks(stmt, columns):
     """(rows, [[cell of each row] for each of `columns`]), CHUNK rows at a time; rows are tuples (id, cells...)."""
     connection = db.session.connection()
-    if connection.dialect.supports_server_side_cursors:  # PostgreSQL: a server-side cursor, read in chunks
-        parts = connection.execute(stmt.execution_options(yield_per=CHUNK)).partitions(CHUNK)
+    if connection.dialect.supports_server_side_cursors:  # PostgreSQL: a server-side cursor, read ahead (below)
+        parts = _read_ahead(stmt)
     else:  # SQLite hands rows out as they are stepped to: straight from its cursor (the cells are text)
         result = connection.execute(stmt)
         parts = iter(lambda: result.cursor.fetchmany(CHUNK), [])
@@ -115,6 +117,49 @@ def _chunks(stmt, columns):
             values = column.values(ids)
             cells.append(list(map(values.get, ids)))
         yield rows, cells
+
+
+def _read_ahead(stmt):
+    """The rows of `stmt`, CHUNK at a time, read by another thread on a connection of its own (a server-side
+    cursor) while this one writes: psycopg waits for the server without holding the GIL, so the server's work
+    (the statement, the other modules' queries) and the writing overlap instead of taking turns."""
+    ready: queue.Queue = queue.Queue(maxsize=2)
+    stop = threading.Event()
+    engine = db.engine
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.5)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read():
+        try:
+            with engine.connect() as connection:
+                result = connection.execute(stmt.execution_options(yield_per=CHUNK))
+                try:
+                    for rows in result.partitions(CHUNK):
+                        if not put(rows):
+                            return
+                finally:
+                    result.close()  # the server-side cursor, before its connection
+            put(None)
+        except BaseException as error:  # handed to the writing thread
+            put(error)
+
+    thread = threading.Thread(target=read, name="csv-export-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while (item := ready.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _rows(chunks, places):

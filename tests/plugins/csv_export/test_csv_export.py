@@ -263,3 +263,42 @@ def test_a_formula_in_any_row_of_a_typed_column_is_neutralised(value):
     read = list(csv.reader(io.StringIO(out, newline=""), delimiter=";"))[1:]
     assert [r[2] for r in read if r[2] != "Jean"] == ["'" + value] * 2
     assert {r[1] for r in read} == {"=x"}  # not a typed column: as it is
+
+
+def test_a_large_export_has_the_same_bytes_as_a_small_one(app, world, monkeypatch):
+    """Above people.LARGE rows the statement is planned another way (SQLite: the users' name index; PostgreSQL:
+    the manager's structures as an array of ids): the same file, with or without search criteria."""
+    from chorus.memberships import people
+
+    client = client_as(app, "sophie@commune.example")
+    queries = ["", "?nom=garnier", "?statut=active&designation=commune"]
+    before = [client.get(URL + q).get_data() for q in queries]
+    assert all(b.count(b"\r\n") > 1 for b in before[:2])
+    monkeypatch.setattr(people, "LARGE", 0)
+    assert [client.get(URL + q).get_data() for q in queries] == before
+
+
+def test_the_read_ahead_hands_every_row_in_order_and_ends_with_its_reader(app, world, monkeypatch):
+    """PostgreSQL reads the export's statement in another thread, on a connection of its own, CHUNK rows at a
+    time: the same rows in the same order; closed early (a download cancelled), the thread and its connection end;
+    an error of the reading thread is raised in the writing one."""
+    import threading
+
+    from sqlalchemy import text
+
+    from plugins.csv_export import views
+
+    monkeypatch.setattr(views, "CHUNK", 2)
+    stmt = select(Membership.id, Membership.user_id).order_by(Membership.id)
+    with app.app_context():
+        expected = [tuple(r) for r in db.session.execute(stmt)]
+        chunks = list(views._read_ahead(stmt))
+        assert len(expected) > 4 and [len(c) for c in chunks] == [2] * (len(expected) // 2) + [len(expected) % 2] * (
+            len(expected) % 2)
+        assert [tuple(r) for c in chunks for r in c] == expected
+        reading = views._read_ahead(stmt)
+        next(reading)
+        reading.close()
+        assert not [t for t in threading.enumerate() if t.name == "csv-export-read-ahead"]
+        with pytest.raises(Exception, match="no_such_table"):
+            list(views._read_ahead(select(text("1")).select_from(text("no_such_table"))))
