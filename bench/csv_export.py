@@ -38,6 +38,7 @@ from generate import (  # noqa: E402
     STRUCTURE_COLUMNS,
     USER_COLUMNS,
     Writer,
+    finish,
 )
 
 MANAGER = "export@bench.example"
@@ -119,18 +120,7 @@ def build(path: str, rows: int) -> None:
             " UNION ALL SELECT 'SOLLICITATIONS_RECUES' UNION ALL SELECT 'FACTURES_EMISES'"
             " UNION ALL SELECT 'FACTURES_RECUES') c")
         raw.commit()
-        if dialect == "postgresql":
-            with raw.cursor() as cursor:  # the ids were given: the sequences continue after them
-                for table in ("user_account", "structure", "membership", "space_subscription"):
-                    cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                                   f"(SELECT coalesce(max(id), 1) FROM {table}))")
-            raw.commit()
-            raw.driver_connection.autocommit = True
-            raw.cursor().execute("VACUUM ANALYZE")
-        else:
-            raw.driver_connection.execute("ANALYZE")
-            raw.commit()
-        raw.close()
+        finish(raw, dialect, ("user_account", "structure", "membership", "space_subscription"))
         db.engine.dispose()
 
 

@@ -285,21 +285,26 @@ def generate(url: str, scale: float, seed: int = 2026) -> dict:
         counts["history_entry"] = writer.write("history_entry", HISTORY_COLUMNS, history())
         print(f"  history: {counts['history_entry']:,} in {time.perf_counter() - t:.0f} s", flush=True)
         raw.commit()
-        if dialect == "postgresql":
-            for table in ("user_account", "structure", "membership", "history_entry"):
-                cursor = raw.cursor()
-                cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                               f"(SELECT max(id) FROM {table}))")
-                cursor.close()
-            raw.commit()
-            raw.driver_connection.autocommit = True
-            raw.cursor().execute("VACUUM ANALYZE")
-        else:
-            raw.driver_connection.execute("ANALYZE")
-            raw.commit()
-        raw.close()
+        finish(raw, dialect, ("user_account", "structure", "membership", "history_entry"))
         db.engine.dispose()
     return counts
+
+
+def finish(raw, dialect: str, tables) -> None:
+    """After rows written with their ids: the sequences of `tables` continue after them (PostgreSQL), the
+    planner's statistics made; `raw` (a DBAPI connection) is closed."""
+    if dialect == "postgresql":
+        with raw.cursor() as cursor:
+            for table in tables:
+                cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                               f"(SELECT coalesce(max(id), 1) FROM {table}))")
+        raw.commit()
+        raw.driver_connection.autocommit = True
+        raw.cursor().execute("VACUUM ANALYZE")
+    else:
+        raw.driver_connection.execute("ANALYZE")
+        raw.commit()
+    raw.close()
 
 
 def main():
