@@ -44,9 +44,12 @@ BINARY_MAGIC = {"application/pdf", "image/png", "image/jpeg", "image/gif"}
 OOXML = {"word/document.xml": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
          "xl/workbook.xml": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 ODF = {"application/vnd.oasis.opendocument.text", "application/vnd.oasis.opendocument.spreadsheet"}
-# Markup a browser would render or run, refused in any text file (compared in lower case).
-ACTIVE_MARKUP = ("<script", "<svg", "<html", "<!doctype html", "<iframe", "<object", "<embed", "javascript:",
-                 "<?xml-stylesheet", "<body", "onload=", "onerror=")
+# Markup a browser would render or run, refused in any text file (searched in lower case): these elements with or
+# without a namespace prefix (<x:script xmlns:x="...xhtml">), the XHTML and SVG namespaces themselves (an .xml file
+# opened in a browser renders them), event handlers (spaces allowed before their `=`) and javascript: URLs.
+ACTIVE_MARKUP = re.compile(
+    r"<\s*/?\s*(?:[\w.-]+:)?(?:script|svg|html|iframe|object|embed|body|frameset)\b|<!doctype\s+html|<\?xml-stylesheet"
+    r"|javascript:|\bon(?:load|error)\s*=|http://www\.w3\.org/(?:1999/xhtml|2000/svg)")
 ARCHIVE_EXTENSIONS = (".zip", ".jar", ".7z", ".rar", ".gz", ".tgz", ".bz2", ".xz", ".tar", ".cab", ".iso", ".zst",
                       ".lz", ".lzma", ".z", ".arj", ".docx", ".xlsx", ".pptx", ".odt", ".ods", ".odp", ".apk")
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
@@ -149,7 +152,7 @@ def _inspect_text(stream, ext: str) -> str:
                 if CONTROL.search(text):
                     raise Unacceptable("Ce fichier n'est pas un fichier texte : son contenu ne correspond pas à son "
                                        f"extension ({ext}).")
-                if any(marker in window for marker in ACTIVE_MARKUP):
+                if ACTIVE_MARKUP.search(window):
                     raise Unacceptable("Ce fichier contient du HTML, du SVG ou du script : il n'est pas accepté.")
                 tail = window[-32:]
                 if not block:
