@@ -16,6 +16,7 @@ from wtforms import SelectMultipleField
 from wtforms.fields.choices import SelectChoice
 
 from chorus import clock
+from chorus.accounts.models import User
 from chorus.database import in_ids, insert_returning_ids
 from chorus.events import Refused
 from chorus.extensions import db
@@ -147,9 +148,10 @@ def _forget_rows(session, *args):
     session.info.pop(WITH_ROWS, None)
 
 
-def _set(membership_id: int, service_ids, status: ServiceStatus) -> None:
+def _set(membership_id: int, service_ids, status: ServiceStatus, existing: dict | None = None) -> None:
+    """`service_ids` of the membership in `status` (`existing`: its statuses, when the caller read them)."""
     now = clock.now()
-    existing = statuses(membership_id)
+    existing = statuses(membership_id) if existing is None else existing
     for sid in service_ids:
         if sid in existing:
             db.session.execute(update(MembershipService).where(
@@ -161,6 +163,25 @@ def _set(membership_id: int, service_ids, status: ServiceStatus) -> None:
     db.session.flush()
     for rows in db.session.info.get(WITH_ROWS, {}).values():  # whichever structure it is, it has rows now
         rows.add(membership_id)
+
+
+def _validate_asked(membership_id: int) -> None:
+    """The bulk decision (RAT-4): the services asked that are still active are granted, those ended meanwhile
+    refused, as the decision screen no longer offers them (SRV-4). A request left with none would widen to the
+    whole structure unseen: refused, so that the manager decides it on its own screen."""
+    status_of = statuses(membership_id)
+    asked = [s for s, st in status_of.items() if st == ServiceStatus.PENDING]
+    if not asked:
+        return
+    active = set(db.session.execute(select(Service.id).where(Service.id.in_(asked), services.active_clause()))
+                 .scalars())
+    if not active and not any(st == ServiceStatus.VALIDATED for st in status_of.values()):
+        user = db.session.get(User, db.session.get(Membership, membership_id).user_id)
+        raise Refused(f"La demande de {user.full_name} porte sur des services qui ne sont plus actifs : "
+                      "validez-la seule, en choisissant ses services.")
+    _set(membership_id, sorted(active), ServiceStatus.VALIDATED, status_of)
+    if len(active) < len(asked):
+        _set(membership_id, sorted(set(asked) - active), ServiceStatus.REFUSED, status_of)
 
 
 def _move(membership_id: int, before: tuple, after: ServiceStatus) -> None:
@@ -184,7 +205,7 @@ def domain_change(event) -> None:
     elif event.name == "membership.validated":
         chosen = _chosen(sid, p["extra"])
         if chosen is None:  # the bulk decision: each requester gets the services they asked
-            _move(mid, (ServiceStatus.PENDING,), ServiceStatus.VALIDATED)
+            _validate_asked(mid)
         else:
             # Validated services stay so (RAT-3: greyed, never posted); those asked and not ticked are refused.
             status_of = statuses(mid)
@@ -247,7 +268,8 @@ def memberships_with_service(value: str, wanted: tuple, structure_id: int | None
 
 def members_of_services(structure_id: int, unit_ids: list[str]) -> dict[str, set[int]]:
     """{service id (text): the structure's memberships working in it}: validated for that service, or for the whole
-    structure (a membership with no service row at all)."""
+    structure (a membership validated for no service: none asked, or every one asked refused while the membership
+    was validated with no box ticked, RAT-3: what the lists show as "Toute la structure")."""
     ids = [int(u) for u in unit_ids if u.isdigit()]
     if not ids:
         return {}
@@ -260,7 +282,9 @@ def members_of_services(structure_id: int, unit_ids: list[str]) -> dict[str, set
         out[str(service_id)].add(membership_id)
     whole = set(db.session.execute(select(Membership.id).where(
         Membership.structure_id == structure_id,
-        ~select(MembershipService.id).where(MembershipService.membership_id == Membership.id).exists())).scalars())
+        ~select(MembershipService.id).where(MembershipService.membership_id == Membership.id,
+                                            MembershipService.status == str(ServiceStatus.VALIDATED)).exists())
+    ).scalars())
     return {unit: members | whole for unit, members in out.items()}
 
 

@@ -185,6 +185,39 @@ def test_a_bulk_validation_grants_what_each_requester_asked(app, accounts, world
     assert _statuses(lucas.id) == {"ACHATS": "validated"} and _statuses(zoe.id) == {}
 
 
+def test_a_bulk_validation_refuses_a_service_ended_since_the_request(app, accounts, world):
+    """SRV-4 with RAT-4: the decision screen no longer offers a service that ended; the bulk decision does not grant
+    it either. A request left with no active service is not widened to the whole structure unseen."""
+    both = _request(world, ids=[world.achats, world.voirie])
+    only = _request(world, user=world.other, ids=[world.achats])
+    yesterday = services.today() - timedelta(days=1)
+    services.update(world.manager, world.structure, world.achats,
+                    ServiceData("ACHATS", "Service ACHATS", yesterday - timedelta(days=5), yesterday))
+    client = _client(app, accounts, "sophie@commune.example")
+    assert f'value="{world.achats.id}"' not in page(client.get(f"/gestionnaire/rattachements/{both.id}"))
+    memberships.decide(world.manager, [both.id], accept=True)
+    assert _statuses(both.id) == {"ACHATS": "refused", "VOIRIE": "validated"}
+    answer = client.post("/gestionnaire/rattachements", data={"ids": [str(only.id)], "action": "valider"},
+                         follow_redirects=True)
+    assert "Zoé Zola porte sur des services qui ne sont plus actifs" in page(answer)
+    assert _membership(world.other, world.structure).status == "pending" and _statuses(only.id) == {"ACHATS": "pending"}
+
+
+def test_validated_with_no_box_ticked_works_for_the_whole_structure(app, accounts, world):
+    """RAT-3: "aucun service coché : toute la structure". The services asked are refused, and the membership then
+    works in every service (it gets their space requests), as the lists say."""
+    from chorus.structures.units import memberships_of_units
+
+    m = _request(world, ids=[world.achats])
+    client = _client(app, accounts, "sophie@commune.example")
+    client.post(f"/gestionnaire/rattachements/{m.id}", data={"action": "valider", "role": "member"})
+    assert _statuses(m.id) == {"ACHATS": "refused"}
+    assert "Toute la structure" in page(client.get(f"/structures/{world.structure.id}"))
+    fresh()
+    units = memberships_of_units(world.structure, [str(world.voirie.id), str(world.achats.id)])
+    assert all(m.id in members for members in units.values())
+
+
 def test_a_bulk_decision_costs_the_services_module_one_query_not_one_per_request(app, accounts, world):
     # P5: a bulk of 1,000 requests answered each event with an UPDATE and a SELECT (1,000 of each). Requests
     # that name no service cost nothing: which memberships have service rows is read once per transaction.
