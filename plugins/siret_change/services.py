@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from chorus.accounts.models import AccountKind, AccountStatus, User
 from chorus.database import transaction
+from chorus.events import Refused
 from chorus.extensions import db
 from chorus.mail.outbox import absolute_url, queue_many
 from chorus.memberships.models import MANAGER_ROLES, Membership, MembershipStatus
@@ -15,7 +16,6 @@ from chorus.memberships.queries import role_of
 from chorus.permissions import is_active_person, require_on
 from chorus.structures import duplication
 from chorus.structures.models import IdentifierType, PublicCategory, Structure
-from chorus.structures.services import StructureError
 
 from . import ACTION
 
@@ -108,7 +108,7 @@ def apply_directory_change(old_identifier: str, new_identifier: str) -> Outcome:
                        "gestionnaires changent eux-mêmes son identifiant (« Modifier l'identifiant »).")
     try:
         successor = _apply(None, old, new_id)
-    except StructureError as e:
+    except Refused as e:  # the identifier's checks (StructureError) or a module's veto of the copy
         return Outcome(old_id, new_id, "refused", " ".join(e.errors.values()))
     return Outcome(old_id, new_id, "done", f"structure {successor.id} créée, structure {old.id} désactivée.",
                    successor.id)

@@ -236,6 +236,22 @@ def communes(app, accounts):
     return p
 
 
+def test_the_command_reports_a_modules_veto_and_goes_on_with_the_file(make_app, accounts, tmp_path):
+    """SIR-5: a module refusing the copy refuses that pair, said on its line; the next pairs are tried."""
+    application = make_app(EXTRA_PLUGINS=[Veto()])
+    with application.app_context():
+        p = _people(accounts)
+        a = make_structure(p.owner, "Commune d'Alpha", public=True, admin=p.admin, category="collectivite")
+        b = make_structure(p.owner, "Commune de Bravo", public=True, admin=p.admin, category="collectivite")
+        pairs = tmp_path / "pairs.csv"
+        pairs.write_text(f"{a.identifier};{new_siret()}\n{b.identifier};{new_siret()}\n")
+        result = application.test_cli_runner().invoke(args=["chorus", "change-identifier", "--file", str(pairs)])
+        assert "applied: 0, already applied: 0, refused: 2" in result.output, result.output
+        assert result.output.count("La copie des données d'un module a échoué.") == 2
+        fresh()
+        assert db.session.get(Structure, a.id).status == db.session.get(Structure, b.id).status == "active"
+
+
 def test_the_command_applies_a_file_of_pairs_once(app, communes, tmp_path, outbox):
     new_a, new_b = new_siret(), new_siret()
     pairs = tmp_path / "pairs.csv"
