@@ -63,8 +63,9 @@ def flash_decisions(decided: int, skipped: int, accept: bool, kind: str = "") ->
               f"{'les demandeurs sont prévenus' if decided > 1 else 'le demandeur est prévenu'} par courriel.",
               "success")
     if skipped:
-        flash(f"{skipped} demande{'s' if skipped > 1 else ''} déjà traitée{'s' if skipped > 1 else ''} ou hors de "
-              f"votre périmètre : rien n'a changé pour {'elles' if skipped > 1 else 'elle'}.", "info")
+        flash(f"{skipped} demande{'s' if skipped > 1 else ''} déjà traitée{'s' if skipped > 1 else ''}, d'une "
+              "structure inactive ou hors de votre périmètre : rien n'a changé pour "
+              f"{'elles' if skipped > 1 else 'elle'}.", "info")
 
 
 def redirect_to(location: str, status: int = 303):

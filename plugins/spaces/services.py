@@ -22,7 +22,7 @@ from chorus.memberships.models import MANAGER_ROLES, Membership
 from chorus.memberships.queries import in_force, managed_structure_ids, role_of
 from chorus.permissions import Denied, can, is_active_person
 from chorus.request_cache import cached
-from chorus.structures.models import Structure
+from chorus.structures.models import Structure, StructureStatus
 from chorus.structures.units import memberships_of_units, units_of
 
 from .catalogue import MODIFICATION, RIGHTS, SELF_SERVICE, SPACES, applicable, stronger
@@ -117,10 +117,12 @@ def my_subscriptions(user) -> list[Subscription]:
 
 
 def my_structures(user) -> list[Structure]:
-    """The structures where the user's membership is in force: those a request may name."""
+    """The active structures where the user's membership is in force: those a request may name (an inactive one,
+    left by a change of SIRET, opens no space: SIR-3)."""
     return db.session.execute(
         select(Structure).join(Membership, Membership.structure_id == Structure.id)
-        .where(Membership.user_id == user.id, in_force()).order_by(Structure.designation_folded)
+        .where(Membership.user_id == user.id, in_force(), Structure.status == StructureStatus.ACTIVE)
+        .order_by(Structure.designation_folded)
     ).scalars().all()
 
 
@@ -235,10 +237,12 @@ def set_self_service(actor: User, structure: Structure, code: str, on: bool) -> 
 
 
 def decidable(actor: User):
-    """SELECT of the pending requests `actor` may decide: their structures, never their own (as RAT-8)."""
+    """SELECT of the pending requests `actor` may decide: their structures, never their own (as RAT-8), of a
+    member still attached (a request outlives nobody's membership: removed, its requests are not decided)."""
     return select(SubscriptionRequest).where(
         SubscriptionRequest.status == Status.PENDING, SubscriptionRequest.user_id != actor.id,
-        SubscriptionRequest.structure_id.in_(managed_structure_ids(actor)))
+        SubscriptionRequest.structure_id.in_(managed_structure_ids(actor)),
+        select(Membership.id).where(Membership.id == SubscriptionRequest.membership_id, in_force()).exists())
 
 
 def decidable_request(actor: User, request_id: int) -> SubscriptionRequest:
@@ -256,7 +260,8 @@ def decide(actor: User, ids: list[int], *, accept: bool, reason: str = "", comme
 
     `rights` (one request's screen, ABO-3): {line id: right, or None for a line unticked}; lines not named keep
     the right asked. Each request decided gets its event, history entry ("Validée" / "Désactivée", HIS-2) and
-    e-mail (ABO-5) in this transaction; a request decided meanwhile by someone else is skipped.
+    e-mail (ABO-5) in this transaction; a request decided meanwhile by someone else is skipped, as is the
+    validation of a request on an inactive structure (SIR-3: refusing it stays possible).
     """
     reason, comment = (reason or "").strip(), (comment or "").strip()
     if not accept and not reason:
@@ -274,6 +279,9 @@ def decide(actor: User, ids: list[int], *, accept: bool, reason: str = "", comme
     now = clock.now()
     with transaction():
         mine = decidable(actor).where(SubscriptionRequest.id.in_(ids)).with_only_columns(SubscriptionRequest.id)
+        if accept:  # SIR-3: nothing opens on a structure a change of SIRET left inactive; refusing stays possible
+            mine = mine.where(select(Structure.id).where(Structure.id == SubscriptionRequest.structure_id,
+                                                         Structure.status == StructureStatus.ACTIVE).exists())
         decided = db.session.execute(
             update(SubscriptionRequest).where(SubscriptionRequest.id.in_(mine),
                                               SubscriptionRequest.status == Status.PENDING)

@@ -10,7 +10,7 @@ from chorus.database import transaction
 from chorus.events import Refused
 from chorus.extensions import db
 from chorus.structures import duplication
-from helpers import fresh, new_siret
+from helpers import fresh, new_siret, page
 from plugins.spaces import services
 from plugins.spaces.models import Subscription
 
@@ -45,8 +45,7 @@ def test_the_old_structure_opens_no_space_but_its_requests_can_be_refused(world)
         services.request_subscription(world.second, old, [services.Line("FACTURES_RECUES", "consultation")], "")
     with pytest.raises(Refused):
         services.set_self_service(world.second, old, "FACTURES_EMISES", True)
-    with pytest.raises(Refused):
-        services.decide(world.manager, [waiting.id], accept=True)
+    assert services.decide(world.manager, [waiting.id], accept=True).skipped == 1  # not validated
     services.decide(world.manager, [waiting.id], accept=False, reason="La structure a changé d'identifiant.")
     fresh()
     assert db.session.execute(select(Subscription.status).where(
@@ -113,3 +112,47 @@ def test_the_export_column_names_the_spaces_whatever_the_units_labels(world):
         fresh()
         assert spaces_by_membership([odd.membership_id])[odd.membership_id] == \
             f"Factures reçues (Tous les services, consultation), Sollicitations émises ({label}, modification)"
+
+
+def test_a_bulk_validation_skips_the_requests_of_an_old_structure_and_decides_the_others(world, client_as):
+    """SIR-3 with ABO-4: one request on the structure a SIRET change left inactive does not block the others; the
+    dashboard offers no "Valider" for it, and Mes abonnements no longer offers that structure."""
+    from helpers import attach, make_structure
+
+    other = make_structure(world.manager, "Atelier Charlie", public=True, admin=world.admin)
+    attach(other, world.member, "member")
+    stale = services.request_subscription(world.member, world.commune,
+                                          [services.Line("FACTURES_RECUES", "consultation")], "")
+    duplication.duplicate(world.manager, world.commune, new_siret())
+    good = services.request_subscription(world.member, other, [services.Line("FACTURES_RECUES", "consultation")], "")
+    manager = client_as("sophie@commune.example")
+    dashboard = manager.get("/gestionnaire/").get_data(as_text=True)
+    assert "Valider la demande d'abonnement de Lucas Garnier pour Atelier Charlie" in dashboard
+    assert "Valider la demande d'abonnement de Lucas Garnier pour Commune de Saint-Exemple" not in dashboard
+    answer = manager.post("/gestionnaire/abonnements", data={"ids": [stale.id, good.id], "action": "valider"},
+                          follow_redirects=True)
+    assert answer.status_code == 200 and "1 demande d'abonnement validée" in page(answer)
+    fresh()
+    statuses = dict(db.session.execute(select(type(stale).id, type(stale).status)
+                                       .where(type(stale).id.in_([stale.id, good.id]))).all())
+    assert statuses == {stale.id: "pending", good.id: "validated"}
+    assert world.commune.id not in [s.id for s in services.my_structures(world.member)]
+
+
+def test_a_removed_members_pending_request_is_not_decided(world, client_as, outbox):
+    """RAT-7: a membership removed, its pending subscription request is no longer listed nor validated."""
+    from chorus.memberships import services as memberships
+    from chorus.memberships.models import Membership
+
+    waiting = services.request_subscription(world.member, world.commune,
+                                            [services.Line("FACTURES_RECUES", "modification")], "")
+    fresh()
+    mid = db.session.execute(select(Membership.id).where(Membership.user_id == world.member.id,
+                                                         Membership.structure_id == world.commune.id)).scalar_one()
+    memberships.remove(world.manager, world.commune, [mid])
+    manager = client_as("sophie@commune.example")
+    assert "Lucas Garnier" not in manager.get("/gestionnaire/abonnements").get_data(as_text=True)
+    manager.post("/gestionnaire/abonnements", data={"ids": [waiting.id], "action": "valider"})
+    fresh()
+    assert db.session.get(type(waiting), waiting.id).status == "pending"
+    assert not [m for m in outbox.all() if "validée" in m.subject.lower()]
