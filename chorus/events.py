@@ -88,6 +88,8 @@ CORE_EVENTS = [
     EventType("structure.units_carried", ("structure_id", "source_id", "units"),
               "after structure.duplicated, when the source had sub-units: units = {source unit id: copy id} "
               "(structure_units, matched by label); a module whose copied rows name units rewrites them here"),
+    EventType("structure.unit_removed", ("structure_id", "unit_id"),
+              "a module deleted one of the structure's sub-units (structure_units): the rows naming it go with it"),
 ]
 
 

@@ -6,6 +6,7 @@ from datetime import date
 
 from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
 from chorus import clock, events
 from chorus.database import insert_returning_ids, transaction
@@ -17,7 +18,16 @@ from chorus.permissions import require_on
 from chorus.structures.blocks import StructureWarning
 from chorus.validation import text_problem
 
-from .models import DEFAULT_CODE, DEFAULT_LABEL, MAX_CODE, MAX_LABEL, MembershipService, Service, code_key
+from .models import (
+    DEFAULT_CODE,
+    DEFAULT_LABEL,
+    MAX_CODE,
+    MAX_LABEL,
+    MembershipService,
+    Service,
+    ServiceStatus,
+    code_key,
+)
 
 LOCKED = f"Le service {DEFAULT_CODE} est créé avec la structure : il ne peut être ni modifié ni supprimé."
 MAX_BATCH = 1000
@@ -228,14 +238,38 @@ def delete_many(actor, structure, ids: list[int]) -> int:
                 select(Service.id).where(Service.structure_id == structure.id, Service.is_default.is_(False),
                                          Service.id.not_in([s.id for s in services])).limit(1)).first():
             raise ServiceError(STR_7_LAST)  # SPEC STR-7 holds after the record's save too
+        _refuse_widening(services)
         for service in services:
             db.session.execute(delete(MembershipService).where(MembershipService.service_id == service.id))
             history.record(structure.id, actor, "service.deleted",
                            summary=f"Suppression du service {service.code} ({service.label})",
                            detail={"service": _summary(service)})
             events.emit("service.deleted", actor=actor, service_id=service.id, structure_id=structure.id)
+            # Other modules' rows naming this unit (a space opened for it, its subscriptions) go with it: a later
+            # service could be given the same id (SQLite reuses the highest rowid) and inherit them.
+            events.emit("structure.unit_removed", actor=actor, structure_id=structure.id, unit_id=str(service.id))
             db.session.delete(service)
     return len(services)
+
+
+def _refuse_widening(services: list[Service]) -> None:
+    """A member validated for these services only would be left with none, which reads as the whole structure
+    (RAT-3): their access would widen unseen. The manager attaches them elsewhere (or removes them) first."""
+    ids = [s.id for s in services]
+    validated = str(ServiceStatus.VALIDATED)
+    other = aliased(MembershipService)
+    stranded = db.session.execute(
+        select(func.count(func.distinct(MembershipService.membership_id))).where(
+            MembershipService.service_id.in_(ids), MembershipService.status == validated,
+            ~select(other.id).where(other.membership_id == MembershipService.membership_id,
+                                    other.status == validated, other.service_id.not_in(ids)).exists())
+    ).scalar_one()
+    if stranded:
+        codes = ", ".join(s.code for s in services)
+        raise ServiceError(f"{stranded} utilisateur{'s' if stranded > 1 else ''} ne travaille"
+                           f"{'nt' if stranded > 1 else ''} que dans {codes} : rattachez-les à un autre service "
+                           "ou supprimez leur rattachement avant de supprimer ce service (sans service, un "
+                           "rattachement vaut pour toute la structure).")
 
 
 # ------------------------------------------------------------------ STR-7

@@ -114,6 +114,8 @@ def domain_change(event):
         services.copy_structure(p["structure_id"], p["source_id"], p["memberships"])
     elif event.name == "structure.units_carried":  # the copies name the successor's services, not the old ones
         services.carry_units(event.payload["structure_id"], event.payload["units"])
+    elif event.name == "structure.unit_removed":  # a deleted service: its spaces and subscriptions go with it
+        services.remove_unit(event.payload["structure_id"], event.payload["unit_id"])
 
 
 @hookimpl

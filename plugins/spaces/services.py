@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
 from chorus import clock, events
@@ -462,6 +462,17 @@ def carry_units(structure_id: int, units: dict) -> None:
         for old, new in units.items():
             db.session.execute(update(model).where(model.structure_id == structure_id, model.unit_id == str(old))
                                .values(unit_id=str(new)).execution_options(synchronize_session=False))
+
+
+def remove_unit(structure_id: int, unit_id: str) -> None:
+    """A sub-unit deleted (a service): the spaces opened for it closed, its subscriptions in force or asked ended
+    ("Désactivée"), in the deletion's transaction."""
+    db.session.execute(delete(StructureSpace).where(StructureSpace.structure_id == structure_id,
+                                                    StructureSpace.unit_id == unit_id))
+    db.session.execute(update(Subscription).where(
+        Subscription.structure_id == structure_id, Subscription.unit_id == unit_id,
+        Subscription.status.in_([Status.PENDING, Status.VALIDATED]))
+        .values(status=Status.REFUSED, updated_at=clock.now()).execution_options(synchronize_session=False))
 
 
 def spaces_by_membership(ids: list[int]) -> dict[int, str]:

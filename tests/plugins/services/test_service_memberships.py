@@ -307,6 +307,23 @@ def test_deleting_a_service_deletes_its_memberships(world):
     assert _statuses(m.id) == {"VOIRIE": "pending"}
 
 
+def test_a_service_cannot_be_deleted_while_someone_works_only_in_it(world):
+    """Without a service, a membership is for the whole structure (RAT-3): deleting the only service of a member
+    would widen their access unseen. Refused; once the member has another service, the deletion goes through."""
+    m = _request(world, ids=[world.achats])
+    memberships.decide(world.manager, [m.id], accept=True, extra={"services": [world.achats.id]})
+    fresh()
+    structure = db.session.get(type(world.structure), world.structure.id)
+    with pytest.raises(Refused, match="1 utilisateur ne travaille que dans ACHATS"):
+        services.delete_many(world.manager, structure, [world.achats.id])
+    assert _statuses(m.id) == {"ACHATS": "validated"}
+    with transaction():
+        db.session.add(MembershipService(membership_id=m.id, service_id=world.voirie.id, status="validated",
+                                         updated_at=clock.now()))
+    assert services.delete_many(world.manager, structure, [world.achats.id]) == 1
+    assert _statuses(m.id) == {"VOIRIE": "validated"}
+
+
 def test_creating_an_account_attaches_it_to_the_chosen_services(app, accounts, world):
     # SPEC USR-4 with RAT-6: "Créer le compte utilisateur" offers the structure's services (the core form's hook).
     client = _client(app, accounts, "sophie@commune.example")

@@ -425,6 +425,33 @@ def test_spaces_per_service_with_the_services_module(world, client_as, app):
     assert "Sollicitations reçues (VOIRIE — Voirie, consultation)" in page(manager.get("/gestionnaire/abonnements"))
 
 
+def test_a_deleted_service_takes_its_spaces_and_subscriptions_with_it(world, client_as, app):
+    """Core event structure.unit_removed: deleting a service closes the spaces opened for it and ends their
+    subscriptions. On SQLite the next service may get the deleted one's id: it inherits nothing."""
+    if not _services_on(app):
+        pytest.skip("the services plugin is switched off for this run")
+    from datetime import date
+
+    from plugins.services import services as service_rules
+
+    achats = service_rules.create(world.manager, world.commune,
+                                  service_rules.ServiceData("ACHATS", "Achats", date(2026, 1, 1)))
+    services.add_structure_spaces(world.manager, world.commune, [str(achats.id)], {"FACTURES_RECUES": "consultation"})
+    fresh()
+    [request] = db.session.execute(select(SubscriptionRequest).where(
+        SubscriptionRequest.user_id == world.member.id)).scalars().all()
+    services.decide(world.manager, [request.id], accept=True)
+    service_rules.delete_many(world.manager, world.commune, [achats.id])
+    fresh()
+    assert [s for s in services.structure_spaces(world.commune.id) if s.unit_id == str(achats.id)] == []
+    assert set(db.session.execute(select(Subscription.status).where(
+        Subscription.unit_id == str(achats.id))).scalars()) == {"refused"}
+    nouveau = service_rules.create(world.manager, world.commune,
+                                   service_rules.ServiceData("NOUVEAU", "Nouveau", date(2026, 1, 1)))
+    shown = page(client_as("sophie@commune.example").get(f"/structures/{world.commune.id}/services/{nouveau.id}"))
+    assert "Aucun espace n'est ouvert pour ce service." in shown
+
+
 def test_without_the_services_module_a_request_is_for_the_whole_structure(make_app, accounts):
     from helpers import disabled_plugins
 
