@@ -158,10 +158,13 @@ def request_subscription(actor: User, structure: Structure, lines: list[Line], c
         if membership is None:
             raise SubscriptionError({"structure": "Vous n'êtes pas rattaché à cette structure."})
         labels = [_check_line(structure, line) for line in lines]
-        held = rights_of(actor)
+        # Already held: the same space, for all services or the one asked, with that right or Modification. A
+        # space held for one service does not cover a request for all of them (ABO-2).
+        held = db.session.execute(select(Subscription.space_code, Subscription.unit_id, Subscription.right).where(
+            Subscription.membership_id == membership.id, Subscription.status == Status.VALIDATED)).all()
         for line in lines:
-            if held.get((line.space_code, structure.id)) == MODIFICATION or \
-                    held.get((line.space_code, structure.id)) == line.right:
+            if any(code == line.space_code and unit in (ALL_UNITS, line.unit_id) and right in (MODIFICATION, line.right)
+                   for code, unit, right in held):
                 raise SubscriptionError({"space": f"Vous êtes déjà abonné à « {SPACES[line.space_code].label} » "
                                                   "sur cette structure."})
         if _pending_lines(actor.id, structure.id, [line.space_code for line in lines]):

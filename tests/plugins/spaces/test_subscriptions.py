@@ -425,6 +425,31 @@ def test_spaces_per_service_with_the_services_module(world, client_as, app):
     assert "Sollicitations reçues (VOIRIE — Voirie, consultation)" in page(manager.get("/gestionnaire/abonnements"))
 
 
+def test_a_space_held_for_one_service_may_be_asked_for_all_of_them(world, app):
+    """ABO-2: a request is for all services or one; holding a space for ACHATS does not cover all services. Held
+    for all services (or with Modification for ACHATS), the same request is refused as already held."""
+    if not _services_on(app):
+        pytest.skip("the services plugin is switched off for this run")
+    from datetime import date
+
+    from plugins.services import services as service_rules
+
+    achats = service_rules.create(world.manager, world.commune,
+                                  service_rules.ServiceData("ACHATS", "Achats", date(2026, 1, 1)))
+    one = services.request_subscription(world.member, world.commune,
+                                        [services.Line("FACTURES_RECUES", "consultation", str(achats.id))])
+    services.decide(world.manager, [one.id], accept=True)
+    with pytest.raises(Refused, match="déjà abonné"):
+        services.request_subscription(world.member, world.commune,
+                                      [services.Line("FACTURES_RECUES", "consultation", str(achats.id))])
+    wider = services.request_subscription(world.member, world.commune,
+                                          [services.Line("FACTURES_RECUES", "consultation")])
+    services.decide(world.manager, [wider.id], accept=True)
+    with pytest.raises(Refused, match="déjà abonné"):
+        services.request_subscription(world.member, world.commune,
+                                      [services.Line("FACTURES_RECUES", "consultation", str(achats.id))])
+
+
 def test_a_deleted_service_takes_its_spaces_and_subscriptions_with_it(world, client_as, app):
     """Core event structure.unit_removed: deleting a service closes the spaces opened for it and ends their
     subscriptions. On SQLite the next service may get the deleted one's id: it inherits nothing."""
