@@ -92,6 +92,8 @@ class Defaults:
     MAIL_LEASE = timedelta(minutes=5)  # a sender's claim on a message before another may retry it
     # Absolute links in e-mails (no request context in the sender).
     BASE_URL = "http://127.0.0.1:5000"
+    # The structures' calendar (IANA name): "today" for starts of validity. Overseas: e.g. America/Guadeloupe.
+    TIMEZONE = "Europe/Paris"
 
 
 def from_environment(instance_path: str) -> dict:
@@ -107,7 +109,8 @@ def from_environment(instance_path: str) -> dict:
     if env.get("CHORUS_HTTPS") == "1":
         out["SESSION_COOKIE_SECURE"] = True
         out["PREFERRED_URL_SCHEME"] = "https"
-    for name in ("MAIL_FROM", "MAIL_SMTP_HOST", "MAIL_SMTP_USER", "MAIL_SMTP_PASSWORD", "MAIL_DIR", "BASE_URL"):
+    for name in ("MAIL_FROM", "MAIL_SMTP_HOST", "MAIL_SMTP_USER", "MAIL_SMTP_PASSWORD", "MAIL_DIR", "BASE_URL",
+                 "TIMEZONE"):
         if env.get("CHORUS_" + name):
             out[name] = env["CHORUS_" + name]
     if env.get("CHORUS_MAIL_SMTP_PORT"):

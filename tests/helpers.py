@@ -176,7 +176,7 @@ def attach(structure, user, role="member", status="validated"):
     with transaction():
         now = clock.now()
         membership = Membership(user_id=user.id, structure_id=structure.id, role=role, status=status, comment="",
-                                decision_reason="", start_date=now.date(), created_at=now)
+                                decision_reason="", start_date=clock.today(), created_at=now)
         db.session.add(membership)
     return membership
 

@@ -553,3 +553,29 @@ def test_validating_from_the_dashboard_with_htmx_updates_the_block_in_place(app,
     assert response.status_code == 200 and "<html" not in html
     assert "Lucas Garnier" not in html and f"/gestionnaire/rattachements/{other.id}/refuser" in html
     assert "1 demande validée" in html  # the flash travels with the fragment
+
+
+def test_today_is_the_structures_calendar_day_not_utcs(make_app, accounts):
+    """A date typed by a French user is a French date: at 00:30 in Paris (22:30 UTC) a membership starting that
+    day is in force, and a new structure's first membership starts that day. TIMEZONE sets another calendar."""
+    from datetime import UTC, datetime
+
+    from chorus.database import transaction
+    from chorus.memberships.queries import role_of
+
+    with make_app().app_context():
+        clock.travel(datetime(2027, 6, 30, 22, 30, tzinfo=UTC) - clock.now())
+        assert clock.today() == date(2027, 7, 1)
+        owner = accounts.create("sophie@commune.example")
+        member = accounts.create("lucas@commune.example")
+        structure = make_structure(owner, "Commune de Saint-Exemple")
+        fresh()
+        first = db.session.execute(select(Membership).where(Membership.user_id == owner.id)).scalar_one()
+        assert first.start_date == date(2027, 7, 1)
+        membership = attach(structure, member, "secondary")
+        with transaction():
+            db.session.get(Membership, membership.id).start_date = date(2027, 7, 1)
+        assert role_of(member, structure.id) == "secondary"
+    with make_app(TIMEZONE="America/Guadeloupe").app_context():
+        clock.travel(datetime(2027, 7, 1, 2, 0, tzinfo=UTC) - clock.now())  # 22:00 on 30 June there
+        assert clock.today() == date(2027, 6, 30)

@@ -124,7 +124,7 @@ def accept(actor: User, token: str) -> Membership:
         now = clock.now()
         membership = Membership(user_id=actor.id, structure_id=structure.id, role=invitation.role,
                                 status=MembershipStatus.VALIDATED, comment=invitation.comment, decision_reason="",
-                                start_date=invitation.start_date or now.date(), created_at=now, decided_at=now,
+                                start_date=invitation.start_date or clock.today(), created_at=now, decided_at=now,
                                 decided_by_id=invitation.invited_by_id)
         _insert_guarded(membership)
         _answer(invitation, InvitationStatus.ACCEPTED, membership.id)

@@ -17,7 +17,7 @@ def in_force(today=None):
     `today`: the date to compare with (a `bindparam` in the statements built once, below); now by default."""
     return and_(Membership.status == MembershipStatus.VALIDATED,
                 or_(Membership.start_date.is_(None),
-                    Membership.start_date <= (clock.now().date() if today is None else today)))
+                    Membership.start_date <= (clock.today() if today is None else today)))
 
 
 # Statements every page sends, built once with bind parameters: building a select() costs about three times
@@ -71,7 +71,7 @@ def role_of(user, structure_id: int) -> Role | None:
         return None
     # Once per request and structure: a page's permission votes ask it again and again.
     role = cached(("role", user.id, structure_id), lambda: db.session.execute(
-        _role_statement(), {"user_id": user.id, "structure_id": structure_id, "today": clock.now().date()}
+        _role_statement(), {"user_id": user.id, "structure_id": structure_id, "today": clock.today()}
     ).scalar_one_or_none())
     return Role(role) if role else None
 
@@ -80,5 +80,5 @@ def is_manager_anywhere(user) -> bool:
     if not getattr(user, "is_authenticated", False):
         return False
     return cached(("manager", user.id), lambda: db.session.execute(
-        _manager_anywhere_statement(), {"user_id": user.id, "today": clock.now().date()}).first() is not None)
+        _manager_anywhere_statement(), {"user_id": user.id, "today": clock.today()}).first() is not None)
 

@@ -305,7 +305,7 @@ def _attach(actor: User, structure: Structure, user: User, role: Role, *, start_
     now = clock.now()
     membership = Membership(user_id=user.id, structure_id=structure.id, role=role,
                             status=MembershipStatus.VALIDATED, comment=comment.strip(), decision_reason="",
-                            start_date=start_date or now.date(), created_at=now, decided_at=now,
+                            start_date=start_date or clock.today(), created_at=now, decided_at=now,
                             decided_by_id=actor.id)
     _insert_guarded(membership)
     events.emit("membership.attached", actor=actor, **_ids_of(membership), spaces=default_spaces(structure, role),

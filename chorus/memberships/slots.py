@@ -26,7 +26,7 @@ def my_memberships(user) -> dict:
         .options(contains_eager(Membership.structure))  # one query, not one per row
         .order_by(Membership.status.desc(), func.lower(Structure.designation))
     ).scalars().all()
-    return {"memberships": memberships, "today": clock.now().date()}
+    return {"memberships": memberships, "today": clock.today()}
 
 
 # "Rattacher un utilisateur à une structure" offers a list of the manager's structures up to this size;

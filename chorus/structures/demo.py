@@ -90,4 +90,4 @@ def _attach(structure: Structure, user, role: Role, by) -> None:
     now = clock.now()
     db.session.add(Membership(user_id=user.id, structure_id=structure.id, role=role,
                               status=MembershipStatus.VALIDATED, comment="", decision_reason="",
-                              start_date=now.date(), created_at=now, decided_at=now, decided_by_id=by.id))
+                              start_date=clock.today(), created_at=now, decided_at=now, decided_by_id=by.id))

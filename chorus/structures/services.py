@@ -173,7 +173,7 @@ def _create(actor: User, data: StructureData, kind: StructureKind, category, man
     now = clock.now()
     membership = Membership(user_id=manager.id, structure_id=structure.id, role=Role.PRIMARY,
                             status=MembershipStatus.VALIDATED, comment="", decision_reason="",
-                            start_date=now.date(), created_at=now, decided_at=now, decided_by_id=actor.id)
+                            start_date=clock.today(), created_at=now, decided_at=now, decided_by_id=actor.id)
     db.session.add(membership)
     db.session.flush()
     kind_text = "publique " if structure.is_public else ""

@@ -49,7 +49,7 @@ class ServiceData:
 
 def today() -> date:
     """The day in the application's clock: a service's status follows it, no job at midnight (SRV-4)."""
-    return clock.now().date()
+    return clock.today()
 
 
 def active_clause(day: date | None = None):
@@ -98,7 +98,7 @@ def add_default(structure_id: int) -> Service:
     now = clock.now()
     service = Service(structure_id=structure_id, code=DEFAULT_CODE, code_key=code_key(DEFAULT_CODE),
                       label=DEFAULT_LABEL, description="Réception des factures des autres structures publiques.",
-                      start_date=now.date(), end_date=None, engagement_required=False, is_default=True,
+                      start_date=clock.today(), end_date=None, engagement_required=False, is_default=True,
                       created_at=now, updated_at=now)
     db.session.add(service)
     return service

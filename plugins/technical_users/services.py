@@ -98,7 +98,7 @@ def create(actor: User, structure: Structure, login_email: str, contact_email: s
         # API are the primary manager's (TEC-3), and a SIRET change does not copy it (SIR-2).
         membership = Membership(user_id=user_id, structure_id=structure.id, role=Role.MEMBER,
                                 status=MembershipStatus.VALIDATED, comment="Utilisateur technique",
-                                decision_reason="", start_date=now.date(), created_at=now, decided_at=now,
+                                decision_reason="", start_date=clock.today(), created_at=now, decided_at=now,
                                 decided_by_id=actor.id)
         db.session.add(membership)
         db.session.flush()

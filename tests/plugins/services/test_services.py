@@ -462,3 +462,15 @@ def test_switched_off_nothing_of_it_shows(make_app, accounts):
         with pytest.raises(StructureError) as refused:
             structures.update(owner, structure, {"service_code_required": True})
         assert refused.value.errors == {"service_code_required": structures.STR_7_INTERIM}
+
+
+def test_a_service_is_active_on_the_structures_calendar_day(world):
+    """SRV-4 "active when its start date is today": at 00:30 in Paris (22:30 UTC) today is the new day."""
+    from datetime import UTC, date, datetime
+
+    _add(world, "JUILLET", start=date(2027, 7, 1))
+    _add(world, "JUIN", start=date(2027, 6, 1), end=date(2027, 6, 30))
+    clock.travel(datetime(2027, 6, 30, 22, 30, tzinfo=UTC) - clock.now())
+    assert services.check_service_code(world.structure, "JUILLET", "") == []
+    assert services.check_service_code(world.structure, "JUIN", "") == [
+        "Le service « JUIN » n'est pas actif aujourd'hui sur la structure Commune de Saint-Exemple."]
