@@ -9,7 +9,9 @@ import re
 
 from email_validator import EmailNotValidError, validate_email
 
-CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+# One-line fields: C0 controls, line separators, and the bidirectional embeddings, overrides and isolates, which
+# make a name or a service code read as another one (U+202E reverses what follows it).
+CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 CONTROL_CHARS_BUT_NEWLINES = re.compile(r"[\x00-\x09\x0b\x0c\x0e-\x1f\x7f]")
 
 

@@ -111,6 +111,7 @@ def test_registering_a_taken_address_reveals_nothing_and_warns_the_owner(client,
     ("last_name", "Durand\r\nBcc: victime@example.org", "ne peut pas contenir de retour à la ligne"),
     ("first_name", "Léa\nX", "ne peut pas contenir de retour à la ligne"),
     ("login_email", "lea@example.org\r\nBcc: x@example.org", "caractère de contrôle"),
+    ("last_name", "Durand\u202etxt.exe", "caractère de contrôle"),
     ("last_name", "D" * 101, "ne peut pas contenir plus de 100 caractères"),
     ("phone", "01 23 <script>", "Le numéro de téléphone"),
 ])

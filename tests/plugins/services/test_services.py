@@ -474,3 +474,9 @@ def test_a_service_is_active_on_the_structures_calendar_day(world):
     assert services.check_service_code(world.structure, "JUILLET", "") == []
     assert services.check_service_code(world.structure, "JUIN", "") == [
         "Le service « JUIN » n'est pas actif aujourd'hui sur la structure Commune de Saint-Exemple."]
+
+
+def test_a_code_with_a_bidirectional_override_is_refused(world):
+    """A service code is shown to suppliers: U+202E would make one code read as another."""
+    with pytest.raises(ServiceError, match="caractère de contrôle"):
+        _add(world, "X5\u202e21")
