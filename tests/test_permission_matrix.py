@@ -309,8 +309,11 @@ MATRIX: list[Row] = [
         ("GET", "/structures/{B}/services/{service_B}/modifier", "services.edit", "B", manager_page(False)),
         ("GET", "/structures/{A}/services/{default_A}/modifier", "services.edit", "A", manager_page(True)),
         ("GET", "/structures/{A}/services/supprimer", "services.delete", "A", everyone(405)),
-        ("GET", "/fournisseurs/structure?identifier_type=SIRET&identifier={identifier_B}", "services.lookup", "-",
+        # SRV-8: a public structure's requirements, for anyone signed in; a private one answers as unknown.
+        ("GET", "/fournisseurs/structure?identifier_type=SIRET&identifier={identifier_A}", "services.lookup", "-",
          signed_in(200)),
+        ("GET", "/fournisseurs/structure?identifier_type=SIRET&identifier={identifier_B}", "services.lookup", "-",
+         signed_in(422)),
         # SPEC SRV-3: FACTURES_PUBLIQUES is never modified, not even by a manager.
         ("POST", "/structures/{A}/services/{default_A}/modifier", "services.edit", "A",
          roles(LOGIN, 403, 403, 403, 403), {"data": lambda w: _service_form("AUTRE")}),
@@ -473,7 +476,8 @@ def world(app, accounts):
         values={"A": a.id, "B": b.id, "entry_A": entries[a.id][0], "entry_B": entries[b.id][-1],
                 "message": message.id, "token": "jeton-inconnu", "pending_A": pending_a.id,
                 "pending_A2": pending_a2.id, "pending_A3": pending_a3.id, "pending_C": pending_c.id,
-                "identifier_B": b.identifier, "member_user": users[MEMBER].id, "admin_user": users[ADMIN].id,
+                "identifier_A": a.identifier, "identifier_B": b.identifier, "member_user": users[MEMBER].id,
+                "admin_user": users[ADMIN].id,
                 "requester_user": requester.id,
                 **services},
         pending_A=pending_a.id, member_A=member_a, identifier_B=b.identifier,
@@ -532,7 +536,8 @@ def test_every_route_is_in_the_matrix(app):
 
     adapter = app.url_map.bind("localhost")
     values = {"A": 1, "B": 2, "entry_A": 3, "entry_B": 4, "message": 5, "token": "t", "pending_A": 6,
-              "pending_A2": 8, "pending_A3": 9, "pending_C": 7, "identifier_B": "x", "service_A": 10,
+              "pending_A2": 8, "pending_A3": 9, "pending_C": 7, "identifier_A": "x", "identifier_B": "x",
+              "service_A": 10,
               "service_A2": 11, "service_B": 12, "default_A": 13, "member_user": 14,
               "admin_user": 15, "requester_user": 16}
     for module in plugin_matrices(app):

@@ -148,19 +148,22 @@ def delete(structure_id):
 
 @bp.get("/fournisseurs/structure")
 def lookup():
-    """What a structure requires of its suppliers, found by its identifier (SPEC SRV-8, STR-6), and a
-    check of a service code / engagement number pair (SRV-7). Read-only: GET."""
+    """What a public structure requires of its suppliers, found by its identifier (SPEC SRV-8, STR-6), and a
+    check of a service code / engagement number pair (SRV-7). Read-only: GET. A private structure's settings
+    are its members' business: its identifier answers as an unknown one."""
     find = LookupForm(request.args)
     check = CheckForm(request.args)
     structure, problems, checked = None, [], False
     if "identifier" in request.args and find.validate():
         structure = find_structure(find.identifier_type.data, find.identifier.data)
+        if structure is not None and not structure.is_public:
+            structure = None
         if structure is None:
-            find.identifier.errors = ["Aucune structure active n'a cet identifiant."]
+            find.identifier.errors = ["Aucune structure publique active n'a cet identifiant."]
     if structure is not None and "verifier" in request.args and check.validate():
         problems = services.check_service_code(structure, check.code.data, check.engagement.data)
         checked = True
-    status = 422 if find.identifier.errors or check.errors else 200
+    status = 422 if find.errors or check.errors else 200
     return render("services/lookup.html", status=status, find=find, check=check, structure=structure,
                   active=services.active_services(structure.id) if structure else [], problems=problems,
                   checked=checked)

@@ -282,7 +282,10 @@ def test_check_service_code(world):
 
 
 def test_the_suppliers_page_shows_requirements_and_active_codes_and_checks_a_pair(app, accounts, world):
-    # SPEC SRV-8: anyone logged in finds a structure by its identifier and sees its active service codes.
+    # SPEC SRV-8: anyone logged in finds a public structure by its identifier and sees its active service codes.
+    private = world.elsewhere.identifier
+    with transaction():
+        db.session.get(type(world.structure), world.structure.id).kind = "public"
     today = services.today()
     _add(world, "ACHATS", label="Achats")
     _add(world, "FERME", start=today - timedelta(days=5), end=today - timedelta(days=1))
@@ -299,8 +302,11 @@ def test_the_suppliers_page_shows_requirements_and_active_codes_and_checks_a_pai
     assert "Une facture avec ces valeurs serait refusée" in bad and "n'est pas actif aujourd'hui" in bad
     good = page(client.get(url + "&code=achats&engagement=&verifier=1"))
     assert "Ces valeurs conviennent" in good
-    unknown = client.get("/fournisseurs/structure?identifier_type=SIRET&identifier=12345678901234")
-    assert unknown.status_code == 422 and "Aucune structure active n'a cet identifiant." in page(unknown)
+    for identifier in ("12345678901234", private):  # a private structure answers as an unknown one
+        unknown = client.get(f"/fournisseurs/structure?identifier_type=SIRET&identifier={identifier}")
+        assert unknown.status_code == 422 and "Aucune structure publique active n'a cet identifiant." in page(unknown)
+    odd_type = client.get(f"/fournisseurs/structure?identifier_type=xx&identifier={private}")
+    assert odd_type.status_code == 422
 
 
 # ------------------------------------------------------------------ SRV-5, SRV-6: the screens
