@@ -308,6 +308,8 @@ def decide(actor: User, ids: list[int], *, accept: bool, reason: str = "", comme
 def _after_decision(actor, request: SubscriptionRequest, accept, reason, comment, rights, now, link) -> dict:
     granted = []
     for line in request.lines:
+        if line.status != Status.PENDING:  # already ended (its service deleted): stays so
+            continue
         right = rights.get(line.id, line.right) if accept else None
         line.status = Status.VALIDATED if right else Status.REFUSED
         line.right = right or line.right
@@ -469,13 +471,20 @@ def carry_units(structure_id: int, units: dict) -> None:
 
 def remove_unit(structure_id: int, unit_id: str) -> None:
     """A sub-unit deleted (a service): the spaces opened for it closed, its subscriptions in force or asked ended
-    ("Désactivée"), in the deletion's transaction."""
+    ("Désactivée"), and a request left with nothing asked refused, in the deletion's transaction."""
+    now = clock.now()
     db.session.execute(delete(StructureSpace).where(StructureSpace.structure_id == structure_id,
                                                     StructureSpace.unit_id == unit_id))
     db.session.execute(update(Subscription).where(
         Subscription.structure_id == structure_id, Subscription.unit_id == unit_id,
         Subscription.status.in_([Status.PENDING, Status.VALIDATED]))
-        .values(status=Status.REFUSED, updated_at=clock.now()).execution_options(synchronize_session=False))
+        .values(status=Status.REFUSED, updated_at=now).execution_options(synchronize_session=False))
+    db.session.execute(update(SubscriptionRequest).where(
+        SubscriptionRequest.structure_id == structure_id, SubscriptionRequest.status == Status.PENDING,
+        ~select(Subscription.id).where(Subscription.request_id == SubscriptionRequest.id,
+                                       Subscription.status == Status.PENDING).exists())
+        .values(status=Status.REFUSED, decided_at=now, decision_reason="Le service demandé a été supprimé.")
+        .execution_options(synchronize_session=False))
 
 
 def spaces_by_membership(ids: list[int]) -> dict[int, str]:

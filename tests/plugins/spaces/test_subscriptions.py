@@ -471,6 +471,21 @@ def test_a_deleted_service_takes_its_spaces_and_subscriptions_with_it(world, cli
     assert [s for s in services.structure_spaces(world.commune.id) if s.unit_id == str(achats.id)] == []
     assert set(db.session.execute(select(Subscription.status).where(
         Subscription.unit_id == str(achats.id))).scalars()) == {"refused"}
+    # A request pending for it: refused when it asked nothing else; otherwise validated without the deleted line.
+    voirie = service_rules.create(world.manager, world.commune,
+                                  service_rules.ServiceData("VOIRIE", "Voirie", date(2026, 1, 1)))
+    only = services.request_subscription(world.member, world.commune,
+                                         [services.Line("SOLLICITATIONS_RECUES", "consultation", str(voirie.id))])
+    both = services.request_subscription(world.second, world.commune,
+                                         [services.Line("SOLLICITATIONS_RECUES", "consultation", str(voirie.id)),
+                                          services.Line("SOLLICITATIONS_EMISES", "consultation")])
+    service_rules.delete_many(world.manager, world.commune, [voirie.id])
+    fresh()
+    assert db.session.get(SubscriptionRequest, only.id).status == "refused"
+    services.decide(world.manager, [both.id], accept=True)
+    fresh()
+    assert {(s.space_code, s.status) for s in db.session.get(SubscriptionRequest, both.id).lines} == {
+        ("SOLLICITATIONS_RECUES", "refused"), ("SOLLICITATIONS_EMISES", "validated")}
     nouveau = service_rules.create(world.manager, world.commune,
                                    service_rules.ServiceData("NOUVEAU", "Nouveau", date(2026, 1, 1)))
     shown = page(client_as("sophie@commune.example").get(f"/structures/{world.commune.id}/services/{nouveau.id}"))
