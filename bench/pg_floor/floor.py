@@ -44,7 +44,7 @@ def run(kind, sql, itersize=5000):
         b0, c0, t0 = backend_cpu(pid), cpu(), time.perf_counter()
         rows = size = 0
         first = None
-        if kind == "cursor":
+        if kind in ("cursor", "lines"):  # lines: one text column, joined and encoded as the app would send it
             with conn.cursor(name="export") as cur:
                 cur.itersize = itersize
                 cur.execute(sql)
@@ -55,18 +55,8 @@ def run(kind, sql, itersize=5000):
                     if not batch:
                         break
                     rows += len(batch)
-        elif kind == "lines":  # one text column: the line; joined and encoded as the app would send it
-            with conn.cursor(name="export") as cur:
-                cur.itersize = itersize
-                cur.execute(sql)
-                while True:
-                    batch = cur.fetchmany(itersize)
-                    if first is None:
-                        first = time.perf_counter() - t0
-                    if not batch:
-                        break
-                    rows += len(batch)
-                    size += len("\r\n".join([r[0] for r in batch]).encode())
+                    if kind == "lines":
+                        size += len("\r\n".join([r[0] for r in batch]).encode())
         elif kind == "copy":
             with conn.cursor() as cur:
                 with cur.copy(f"COPY ({sql}) TO STDOUT") as copy:

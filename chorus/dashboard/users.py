@@ -34,7 +34,7 @@ def _search_context(found: people.Criteria) -> dict:
             "sorts": people.SORTS, "role_labels": {r.value: r.label for r in Role},
             "membership_labels": {s.value: s.label for s in MembershipStatus},
             "account_labels": dict(people.STATUS_CHOICES), "back": urlencode(found.query | {"page": results.page}),
-            "results_id": RESULTS}
+            "results_id": RESULTS, "can_remove": people.can_remove}
 
 
 @bp.get("/utilisateurs")
@@ -73,7 +73,8 @@ def user(user_id):
                 back = _back()
                 return redirect_to(url_for("dashboard.user", user_id=person.id) + (f"?retour={quote(back)}"
                                                                                    if back else ""))
-    context = {"person": person, "memberships": memberships, "back": _back(), "form": form}
+    context = {"person": person, "memberships": memberships, "back": _back(), "form": form,
+               "can_remove": people.can_remove}
     if request.method == "POST":
         return form_error("dashboard/user.html", **context)
     return render("dashboard/user.html", **context)

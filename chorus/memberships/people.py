@@ -350,11 +350,16 @@ def resend_activation(actor, ids) -> ResendReport:
     return report
 
 
+def can_remove(status: str, role: str, structure_status: str) -> bool:
+    """A membership "Supprimer le rattachement" applies to: validated, not the primary manager's (TRF-1), on an
+    active structure (an inactive one, left by a change of SIRET, is kept as it was: SIR-3). The screens offer
+    the button by it; removable() keeps the selected rows by it."""
+    return status == MembershipStatus.VALIDATED and role != Role.PRIMARY and structure_status == StructureStatus.ACTIVE
+
+
 def removable(actor, ids) -> list:
-    """The selected rows "Supprimer rattachements" would remove: validated, not the primary manager (TRF-1), on
-    an active structure (an inactive one, left by a change of SIRET, is kept as it was: SIR-3)."""
-    return [r for r in rows(actor, ids) if r.status == MembershipStatus.VALIDATED and r.role != Role.PRIMARY
-            and r.structure_status == StructureStatus.ACTIVE]
+    """The selected rows "Supprimer rattachements" would remove (can_remove)."""
+    return [r for r in rows(actor, ids) if can_remove(r.status, r.role, r.structure_status)]
 
 
 def remove(actor, ids) -> int:
